@@ -1,0 +1,128 @@
+"""The `dvc-gitops` command line.
+
+Subcommands live beside the code they drive and load only when called, so
+`dvc-gitops check` never pays for what `onboard` or `status` import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .project import find_root
+from .runner import Check, common_options, execute, guarded
+
+# name -> "module:attribute" of a click command, imported on first use.
+COMMANDS = {
+    "status": "dvc_gitops.hooks.dvc_status:status_command",
+    "onboard": "dvc_gitops.onboard:onboard_command",
+    "doctor": "dvc_gitops.doctor:doctor_command",
+    "dag": "dvc_gitops.hooks.dvc_dag_docs:dag_command",
+    "map": "dvc_gitops.mlflow_map:map_group",
+    "rules": "dvc_gitops.rules_docs:rules_command",
+    "export": "dvc_gitops.export:export_group",
+}
+
+# The offline checks `dvc-gitops check` runs, each the CHECK of its hook module.
+OFFLINE_CHECKS = (
+    "dvc_gitops.hooks.check_dvc_yaml",
+    "dvc_gitops.hooks.check_dvc_deps",
+    "dvc_gitops.hooks.check_dvc_pinned",
+    "dvc_gitops.hooks.check_mlflow_map",
+    "dvc_gitops.hooks.check_dvc_config",
+)
+
+
+def offline_checks() -> list[Check]:
+    checks = []
+    for name in OFFLINE_CHECKS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a hook not built yet in this checkout
+        checks.append(module.CHECK)
+    return checks
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *(n for n in COMMANDS if self._load(n))])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._load(cmd_name)
+
+    @staticmethod
+    def _load(name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return None
+        command: click.Command = getattr(module, attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dvc-gitops")
+def cli() -> None:
+    """Keep a Git repository of DVC pipelines and MLflow tracking honest."""
+
+
+@cli.command("check")
+@common_options
+@click.option("--fix", is_flag=True, help="Fix what can be fixed (missing deps, pins), in place.")
+@click.argument("paths", nargs=-1, type=click.Path())
+def check_command(
+    fmt: str | None,
+    output_file: str | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    debug: bool,
+    fix: bool,
+    paths: tuple[str, ...],
+) -> None:
+    """Run every offline check on a repository (a folder) or on the given files."""
+    folders = [p for p in paths if Path(p).is_dir()]
+    if folders and len(paths) > 1:
+        raise click.UsageError("give one repository folder, or files, not both")
+    root = Path(folders[0]) if folders else find_root(Path.cwd())
+    files = None if folders or not paths else list(paths)
+    code = execute(
+        offline_checks(),
+        root,
+        files,
+        {},
+        fmt=fmt,
+        output_file=output_file,
+        select=select,
+        ignore=ignore,
+        fix=fix,
+    )
+    raise click.exceptions.Exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+
+    def body() -> int:
+        result: Any = cli.main(args=args, prog_name="dvc-gitops", standalone_mode=False)
+        return int(result or 0)
+
+    return guarded("dvc-gitops", "--debug" in args, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

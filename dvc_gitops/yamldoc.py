@@ -1,0 +1,388 @@
+"""YAML documents that remember where every key and value came from.
+
+libyaml's composer (through PyYAML's CSafeLoader) gives us nodes with marks in one
+fast pass; the plain data is built from those nodes, never by a second parse. Plain
+scalars are typed the way DVC's loader (ruamel.yaml, YAML 1.2) types them, not the way
+PyYAML's YAML 1.1 resolver would: `yes` stays a string, `0755` is 755.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # PyYAML built without libyaml: slower, same result
+    _Loader = yaml.SafeLoader
+
+# A document may expand aliases to at most this many nodes: "billion laughs" stops here.
+MAX_EXPANDED_NODES = 1_000_000
+
+JsonPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Mark:
+    """A 1-based line and column."""
+
+    line: int
+    column: int
+
+
+class YamlProblem(Exception):
+    """The text is not a YAML document DVC could load; carries where and why."""
+
+    def __init__(self, mark: Mark, message: str, kind: str = "syntax") -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+        self.kind = kind  # syntax | duplicate-key | merge-conflict | encoding | too-large
+
+
+@dataclass
+class YamlDoc:
+    """A parsed YAML file: its plain data plus the marks of every key and value."""
+
+    path: str
+    text: str
+    data: Any
+    root: yaml.Node | None
+    # Non-fatal problems DVC still refuses (duplicate keys): reported, data kept.
+    problems: list[YamlProblem] = field(default_factory=list)
+
+    def node(self, path: JsonPath) -> yaml.Node | None:
+        """The value node at `path`, or None when the path leads nowhere."""
+        found = self._walk(path)
+        return found[1] if found else None
+
+    def value_mark(self, path: JsonPath) -> Mark:
+        """Where the value at `path` starts; the nearest existing ancestor otherwise."""
+        for depth in range(len(path), -1, -1):
+            found = self._walk(path[:depth])
+            if found:
+                return _mark(found[1])
+        return Mark(1, 1)
+
+    def key_mark(self, path: JsonPath) -> Mark:
+        """Where the mapping key that ends `path` stands (list items: the item)."""
+        for depth in range(len(path), -1, -1):
+            found = self._walk(path[:depth])
+            if found:
+                key_node, value_node = found
+                return _mark(key_node if key_node is not None else value_node)
+        return Mark(1, 1)
+
+    def end_line(self, path: JsonPath) -> int:
+        """The last line the value at `path` covers (block values span many)."""
+        found = self._walk(path)
+        if not found:
+            return self.value_mark(path).line
+        # A block ends where the next token starts: step back over blank lines.
+        end = len(self.text[: found[1].end_mark.index].rstrip())
+        return self.text.count("\n", 0, end) + 1
+
+    def _walk(self, path: JsonPath) -> tuple[yaml.Node | None, yaml.Node] | None:
+        if self.root is None:
+            return None
+        key_node: yaml.Node | None = None
+        node: yaml.Node = self.root
+        for step in path:
+            if isinstance(node, yaml.MappingNode):
+                for k, v in _merged_pairs(node):
+                    if isinstance(k, yaml.ScalarNode) and _key_matches(k, step):
+                        key_node, node = k, v
+                        break
+                else:
+                    return None
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                if not 0 <= step < len(node.value):
+                    return None
+                key_node, node = None, node.value[step]
+            else:
+                return None
+        return key_node, node
+
+
+def load(text: str, path: str) -> YamlDoc:
+    """Parse `text`; raise YamlProblem with a position when DVC could not load it."""
+    _refuse_merge_conflicts(text)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise YamlProblem(Mark(line, 1), "the file holds a NUL byte: not a text file", "encoding")
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.composer.ComposerError as exc:
+        if "more than one document" in str(exc) or "expected a single document" in str(exc):
+            raise YamlProblem(
+                _problem_mark(exc), "more than one YAML document in the file (a second ---)"
+            ) from None
+        raise YamlProblem(_problem_mark(exc), _problem_text(exc)) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(_problem_mark(exc), _problem_text(exc)) from None
+    except RecursionError:
+        raise YamlProblem(Mark(1, 1), "the document is nested too deeply to read") from None
+    doc = YamlDoc(path=path, text=text, data=None, root=root)
+    if root is not None:
+        builder = _Builder(doc)
+        builder.size(root)
+        doc.data = builder.build(root)
+    return doc
+
+
+def load_bytes(raw: bytes, path: str) -> YamlDoc:
+    """Decode as DVC does (UTF-8, an optional BOM) and parse."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlProblem(
+            Mark(line, column), f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", "encoding"
+        ) from None
+    return load(text, path)
+
+
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7})(?: |$)", re.MULTILINE)
+
+
+def _refuse_merge_conflicts(text: str) -> None:
+    found = _CONFLICT.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        raise YamlProblem(
+            Mark(line, 1),
+            f"merge conflict marker '{found.group(1)}': resolve the conflict, then commit",
+            "merge-conflict",
+        )
+
+
+def _problem_mark(exc: yaml.YAMLError) -> Mark:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is None:
+        return Mark(1, 1)
+    return Mark(mark.line + 1, mark.column + 1)
+
+
+def _problem_text(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    text = f"{problem} ({context})" if context else str(problem)
+    return "invalid YAML: " + " ".join(text.split())
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _key_matches(key_node: yaml.ScalarNode, step: str | int) -> bool:
+    return bool(scalar_value(key_node) == step)
+
+
+def _merged_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:
+    """Mapping pairs with `<<` merge keys spliced in; explicit keys come first."""
+    merged: list[tuple[yaml.Node, yaml.Node]] = []
+    for key, value in node.value:
+        if key.tag == "tag:yaml.org,2002:merge":
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if isinstance(source, yaml.MappingNode):
+                    merged.extend(_merged_pairs(source))
+        else:
+            yield key, value
+    yield from merged
+
+
+# YAML 1.2 plain scalars as ruamel.yaml types them (checked against it in the tests).
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?(?:0b[01_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+    r"|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$")
+_TIMESTAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
+    r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?$"
+)
+_TIMESTAMP_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def scalar_value(node: yaml.ScalarNode) -> Any:
+    """The Python value of a scalar node, typed as DVC's YAML 1.2 loader types it."""
+    text: str = node.value
+    if node.style:  # quoted and block scalars are always strings
+        return text
+    tag = node.tag
+    if tag not in _IMPLICIT_TAGS:  # explicit tags like !!str, !!int
+        return _explicit(node)
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        return _to_int(text)
+    if _FLOAT.match(text):
+        return _to_float(text)
+    if _DATE.match(text) or _TIMESTAMP.match(text):
+        try:
+            return _TIMESTAMP_CONSTRUCTOR.construct_yaml_timestamp(node)
+        except ValueError:
+            return text
+    return text
+
+
+_IMPLICIT_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:merge",
+    "tag:yaml.org,2002:value",
+}
+
+
+def _explicit(node: yaml.ScalarNode) -> Any:
+    tag = node.tag.rsplit(":", 1)[-1]
+    text = node.value
+    try:
+        if tag == "int":
+            return _to_int(text)
+        if tag == "float":
+            return _to_float(text)
+        if tag == "bool":
+            return _BOOL.get(text, text)
+        if tag == "null":
+            return None
+    except ValueError:
+        pass
+    return text
+
+
+def _to_int(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-").replace("_", "")
+    if digits.startswith("0b"):
+        return sign * int(digits[2:] or "0", 2)
+    if digits.startswith("0o"):
+        return sign * int(digits[2:] or "0", 8)
+    if digits.startswith("0x"):
+        return sign * int(digits[2:] or "0", 16)
+    return sign * int(digits)
+
+
+def _to_float(text: str) -> float:
+    lowered = text.replace("_", "").lower()
+    if lowered.endswith(".inf"):
+        return float("-inf") if lowered.startswith("-") else float("inf")
+    if lowered.endswith(".nan"):
+        return float("nan")
+    return float(lowered)
+
+
+class _Builder:
+    """Turns composed nodes into plain data; aliases share one object."""
+
+    def __init__(self, doc: YamlDoc) -> None:
+        self.doc = doc
+        self.built: dict[int, Any] = {}
+        self.sizes: dict[int, int] = {}
+
+    def size(self, root: yaml.Node) -> int:
+        """Count the nodes the document expands to, refusing alias bombs."""
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if id(node) in self.sizes:
+                continue
+            children = _children(node)
+            if children_done or not children:
+                total = 1 + sum(self.sizes.get(id(c), 0) for c in children)
+                if total > MAX_EXPANDED_NODES:
+                    raise YamlProblem(
+                        _mark(node),
+                        f"the document expands to more than {MAX_EXPANDED_NODES:,} nodes "
+                        "through aliases (a YAML bomb?)",
+                        "too-large",
+                    )
+                self.sizes[id(node)] = total
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in children if id(c) not in self.sizes)
+        return self.sizes[id(root)]
+
+    def build(self, node: yaml.Node) -> Any:
+        known = self.built.get(id(node))
+        if known is not None or id(node) in self.built:
+            return known
+        if isinstance(node, yaml.ScalarNode):
+            value = scalar_value(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = []
+            self.built[id(node)] = value
+            value.extend(self.build(item) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            value = self._mapping(node)
+        else:  # pragma: no cover - the composer makes only these three
+            raise YamlProblem(_mark(node), f"unexpected YAML node {type(node).__name__}")
+        self.built[id(node)] = value
+        return value
+
+    def _mapping(self, node: yaml.MappingNode) -> dict[Any, Any]:
+        value: dict[Any, Any] = {}
+        self.built[id(node)] = value
+        seen: dict[Any, yaml.Node] = {}
+        explicit: list[tuple[yaml.Node, yaml.Node]] = []
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merges.append(value_node)
+            else:
+                explicit.append((key_node, value_node))
+        for source in merges:  # merged keys first, so explicit keys override them
+            sources = source.value if isinstance(source, yaml.SequenceNode) else [source]
+            for one in sources:
+                merged = self.build(one)
+                if isinstance(merged, dict):
+                    for k, v in merged.items():
+                        value.setdefault(k, v)
+        for key_node, value_node in explicit:
+            key = self.build(key_node)
+            if isinstance(key, (dict, list)):
+                self.doc.problems.append(
+                    YamlProblem(_mark(key_node), "a mapping key must be a plain value")
+                )
+                continue
+            if key in seen:
+                first = _mark(seen[key])
+                self.doc.problems.append(
+                    YamlProblem(
+                        _mark(key_node),
+                        f"duplicate key '{key}' (first defined at line {first.line}): "
+                        "DVC refuses the file; keep one",
+                        "duplicate-key",
+                    )
+                )
+            seen[key] = key_node
+            value[key] = self.build(value_node)
+        return value
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+__all__ = ["JsonPath", "Mark", "YamlDoc", "YamlProblem", "load", "load_bytes", "scalar_value"]

@@ -1,0 +1,68 @@
+"""Fixtures shared by every test module."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
+
+
+def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Write `files` (relative path -> content) below `root`; returns `root`."""
+    for name, content in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def git_init(root: Path, commit: bool = True) -> Path:
+    """Make `root` a git repository; commit what is there when `commit`."""
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "test@dvc-gitops.invalid")
+    git(root, "config", "user.name", "dvc-gitops tests")
+    git(root, "config", "commit.gpgsign", "false")
+    if commit:
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "--allow-empty", "-m", "fixture")
+    return root
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Path]:
+    """`make_repo({"dvc.yaml": ...}, git=True)`: a scratch repository with these files."""
+
+    def make(files: Mapping[str, str | bytes], git: bool = False) -> Path:
+        root = tmp_path / "repo"
+        root.mkdir(exist_ok=True)
+        write_tree(root, files)
+        if git:
+            git_init(root)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def in_dir(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], Path]:
+    """Change the working directory for one test (hooks run at the repo root)."""
+
+    def enter(path: Path) -> Path:
+        monkeypatch.chdir(path)
+        return path
+
+    return enter

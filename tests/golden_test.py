@@ -1,0 +1,78 @@
+"""Golden tests: each folder under tests/golden/ is a small repository and its exact output.
+
+A case folder holds the input files, `args.txt` (one command line, default
+`dvc-gitops check .`), and `expected.txt`: the exact standard output followed by a last
+line `[exit N]`. For fixers, `NAME.expected` beside a file NAME is its exact content after
+the run. A `.golden-git` file makes the case a committed git repository first.
+The case name starts with the rule code it demonstrates (`DG101-...`) or with `clean-`;
+the rule docs take their example from the first case of each code.
+
+Regenerate after an intended change: `GOLDEN_UPDATE=1 pytest tests/golden_test.py`, then
+read the diff.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import git_init
+
+GOLDEN = Path(__file__).parent / "golden"
+CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git"}
+CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []
+
+
+def entry_point(name: str):  # type: ignore[no-untyped-def]
+    """The in-process `main` of a console script named in args.txt."""
+    if name == "dvc-gitops":
+        return importlib.import_module("dvc_gitops.cli").main
+    return importlib.import_module(f"dvc_gitops.hooks.{name.replace('-', '_')}").main
+
+
+def run_case(case: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    shutil.copytree(
+        case,
+        work,
+        ignore=lambda _d, names: [
+            n for n in names if n in CONTROL_FILES or n.endswith(".expected")
+        ],
+        symlinks=True,
+    )
+    if (case / ".golden-git").exists():
+        git_init(work)
+    args_file = case / "args.txt"
+    argv = (
+        shlex.split(args_file.read_text()) if args_file.exists() else ["dvc-gitops", "check", "."]
+    )
+    old = Path.cwd()
+    os.chdir(work)
+    try:
+        code = entry_point(argv[0])(argv[1:])
+    finally:
+        os.chdir(old)
+    return capsys.readouterr().out + f"[exit {code}]\n"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = tmp_path / "work"
+    out = run_case(case, work, capsys)
+    expected_file = case / "expected.txt"
+    if os.environ.get("GOLDEN_UPDATE"):
+        expected_file.write_text(out)
+        for fixed in case.rglob("*.expected"):
+            result = work / fixed.relative_to(case).with_suffix("")
+            fixed.write_bytes(result.read_bytes())
+    assert out == expected_file.read_text()
+    for fixed in case.rglob("*.expected"):
+        result = work / fixed.relative_to(case).with_suffix("")
+        assert result.read_bytes() == fixed.read_bytes(), f"{result.name} differs after the fix"
+
+
+def test_there_are_cases() -> None:
+    assert len(CASES) >= 1
