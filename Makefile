@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install demo test lint unit bench clean
+.PHONY: install demo test lint unit docs clean
 
 $(STAMP): pyproject.toml
 	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "Python 3.10 or newer is needed"; exit 2; }
@@ -26,6 +26,9 @@ test: lint unit
 
 demo: install
 	$(BIN)/dvc-gitops check .
+
+docs: install
+	$(BIN)/python -m dvc_gitops.rules_docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

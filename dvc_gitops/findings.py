@@ -15,7 +15,8 @@ from .yamldoc import JsonPath, Mark, YamlDoc
 Severity = Literal["error", "warning", "notice"]
 
 # Where a finding's docs live once published; SARIF and `rules` point here.
-DOCS_URL = "https://github.com/dvc-gitops/dvc-gitops/blob/main/docs/rules/{code}.md"
+HOME_URL = "https://github.com/dvc-gitops/dvc-gitops"
+DOCS_URL = HOME_URL + "/blob/main/docs/rules/{code}.md"
 
 
 @dataclass(frozen=True, order=True)

@@ -9,7 +9,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from .findings import Finding
+from . import __version__
+from .findings import HOME_URL, RULES, Finding
 
 Reporter = Callable[[Sequence[Finding], TextIO], None]
 
@@ -63,8 +64,66 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+_SARIF_LEVELS = {"error": "error", "warning": "warning", "notice": "note"}
+
+
+def sarif(findings: Sequence[Finding], out: TextIO) -> None:
+    """SARIF 2.1.0, as GitHub code scanning reads it: rules with help links, results."""
+    codes = sorted({f.code for f in findings})
+    index = {code: i for i, code in enumerate(codes)}
+    rules = []
+    for code in codes:
+        rule = RULES.get(code)
+        entry: dict[str, object] = {"id": code}
+        if rule is not None:
+            entry.update(
+                name=rule.name,
+                shortDescription={"text": rule.summary},
+                helpUri=rule.help_uri,
+                defaultConfiguration={"level": _SARIF_LEVELS[rule.severity]},
+            )
+        rules.append(entry)
+    results = [
+        {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": _SARIF_LEVELS[f.severity],
+            "message": {"text": f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": f.line, "startColumn": f.column},
+                    }
+                }
+            ],
+        }
+        for f in findings
+    ]
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "dvc-gitops",
+                        "version": __version__,
+                        "informationUri": HOME_URL,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    json.dump(document, out, indent=2)
+    out.write("\n")
+
+
 REPORTERS: dict[str, Reporter] = {
     "text": text,
     "json": json_report,
     "github": github,
+    "sarif": sarif,
 }

@@ -1,0 +1,160 @@
+"""Rule pages: `dvc-gitops rules [CODE]` and the generator of docs/rules/<CODE>.md.
+
+A page is built from the rule's own text (summary, why, fix) and a real example: the
+first golden test case named after the code, with the exact output the tool printed for
+it. The pages are generated, committed, and checked by a test, so docs cannot drift.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import click
+
+from .findings import RULES, Rule
+
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = SOURCE_ROOT / "tests" / "golden"
+PAGES = SOURCE_ROOT / "docs" / "rules"
+
+# Every module that declares rules; importing them fills the registry.
+RULE_MODULES = (
+    "dvc_gitops.hooks.check_dvc_yaml",
+    "dvc_gitops.graph_checks",
+    "dvc_gitops.params_checks",
+    "dvc_gitops.hooks.check_dvc_deps",
+    "dvc_gitops.hooks.dvc_status",
+    "dvc_gitops.hooks.check_dvc_pinned",
+    "dvc_gitops.hooks.check_mlflow_map",
+    "dvc_gitops.hooks.check_dvc_config",
+)
+# Which hook reports a code, by prefix (longest first wins).
+HOOK_OF_PREFIX = {
+    "DG0": "every hook",
+    "DG1": "check-dvc-yaml",
+    "DG20": "check-dvc-deps",
+    "DG2": "check-dvc-yaml",
+    "DG3": "check-dvc-yaml",
+    "DG4": "dvc-status",
+    "DG5": "check-dvc-pinned",
+    "DG6": "check-mlflow-map",
+    "DG7": "check-dvc-config",
+}
+CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git"}
+
+
+def all_rules() -> list[Rule]:
+    """Every released rule, by code."""
+    for name in RULE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return [RULES[code] for code in sorted(RULES)]
+
+
+def hook_of(code: str) -> str:
+    prefix = max((p for p in HOOK_OF_PREFIX if code.startswith(p)), key=len)
+    return HOOK_OF_PREFIX[prefix]
+
+
+def example_case(code: str, golden: Path = GOLDEN) -> Path | None:
+    cases = sorted(golden.glob(f"{code}-*")) if golden.is_dir() else []
+    return cases[0] if cases else None
+
+
+def render(rule: Rule, golden: Path = GOLDEN) -> str:
+    """The Markdown page of `rule`, with the example from its golden case."""
+    lines = [
+        f"# {rule.code} `{rule.name}`",
+        "",
+        f"Severity: **{rule.severity}** · reported by `{hook_of(rule.code)}`",
+        "",
+        rule.summary,
+        "",
+        "## Why it matters",
+        "",
+        rule.why or rule.summary,
+        "",
+    ]
+    case = example_case(rule.code, golden)
+    if case is not None:
+        lines += ["## Example", ""]
+        for path in sorted(p for p in case.rglob("*") if p.is_file()):
+            name = path.relative_to(case).as_posix()
+            if name in CONTROL_FILES or name.endswith(".expected"):
+                continue
+            try:
+                content = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                content = "(binary content)"
+            fence = "yaml" if name.endswith((".yaml", ".yml")) else "text"
+            lines += [f"`{name}`:", "", f"```{fence}", content.rstrip("\n"), "```", ""]
+        args_file = case / "args.txt"
+        argv = args_file.read_text().strip() if args_file.exists() else "dvc-gitops check ."
+        output, _, exit_line = (case / "expected.txt").read_text().rstrip("\n").rpartition("\n")
+        lines += [
+            f"`{shlex.join(shlex.split(argv))}` prints ({exit_line.strip('[]')}):",
+            "",
+            "```text",
+            output,
+            "```",
+            "",
+        ]
+    lines += ["## How to fix", "", rule.fix or "See the message.", ""]
+    lines += [
+        "To silence it on one line, end the line with "
+        f"`# dvc-gitops: ignore[{rule.code}]`; for a whole project, add "
+        f'`ignore = ["{rule.code}"]` to `[tool.dvc-gitops]`.',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def page(code: str) -> str | None:
+    """The published page of `code`: packaged in a wheel, or docs/rules in a checkout."""
+    name = f"{code}.md"
+    try:
+        return files("dvc_gitops.rule_docs").joinpath(name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError, OSError):
+        pass
+    source = PAGES / name
+    return source.read_text(encoding="utf-8") if source.is_file() else None
+
+
+@click.command("rules")
+@click.argument("code", required=False)
+def rules_command(code: str | None) -> None:
+    """List every rule, or print the page of one (e.g. `dvc-gitops rules DG201`)."""
+    rules = all_rules()
+    if code is None:
+        for rule in rules:
+            click.echo(f"{rule.code}  {rule.severity:<8} {rule.name:<32} {rule.summary}")
+        return
+    code = code.upper()
+    if code not in RULES:
+        raise click.UsageError(f"no rule {code}; `dvc-gitops rules` lists them")
+    click.echo(page(code) or render(RULES[code]), nl=False)
+
+
+def write_pages(target: Path = PAGES, golden: Path = GOLDEN) -> list[Path]:
+    """Regenerate docs/rules (run by `make docs`); returns the pages written."""
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rule in all_rules():
+        path = target / f"{rule.code}.md"
+        path.write_text(render(rule, golden), encoding="utf-8")
+        written.append(path)
+    for stale in set(target.glob("DG*.md")) - set(written):
+        stale.unlink()
+    return written
+
+
+if __name__ == "__main__":
+    pages = write_pages()
+    sys.stdout.write(f"wrote {len(pages)} rule pages to {PAGES}\n")
