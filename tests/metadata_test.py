@@ -1,0 +1,134 @@
+"""The manifest, the console scripts, the README and the hooks agree with each other."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+import yaml
+from conftest import REPO, VENV_BIN
+
+from dvc_gitops.cli import COMMANDS, cli
+
+MANIFEST = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+HOOK_IDS = [hook["id"] for hook in MANIFEST]
+SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+README = (REPO / "README.md").read_text()
+
+
+def test_manifest_is_valid_for_pre_commit() -> None:
+    done = subprocess.run(
+        [str(VENV_BIN / "pre-commit"), "validate-manifest", ".pre-commit-hooks.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("hook", MANIFEST, ids=HOOK_IDS)
+def test_each_hook_entry_is_our_console_script(hook: dict[str, object]) -> None:
+    assert hook["language"] == "python"
+    assert hook["entry"] == hook["id"]
+    module_name, _, attribute = SCRIPTS[hook["id"]].partition(":")
+    assert module_name == f"dvc_gitops.hooks.{str(hook['id']).replace('-', '_')}"
+    assert callable(getattr(importlib.import_module(module_name), attribute))
+
+
+@pytest.mark.parametrize("hook_id", HOOK_IDS)
+def test_readme_names_every_hook(hook_id: str) -> None:
+    assert f"`{hook_id}`" in README
+    assert f"id: {hook_id}" in README
+
+
+def cli_commands() -> list[str]:
+    names = ["check", *COMMANDS]
+    nested = []
+    for name in names:
+        command = cli.get_command(None, name)  # type: ignore[arg-type]
+        assert command is not None, f"dvc-gitops {name} is not implemented"
+        for sub in getattr(command, "commands", {}):
+            nested.append(f"{name} {sub}")
+    return names + nested
+
+
+def test_readme_names_every_command() -> None:
+    missing = [c for c in cli_commands() if f"dvc-gitops {c}" not in README]
+    assert not missing, f"README does not show: {missing}"
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    first_block = README.split("```", 2)[1]
+    assert "make demo" in first_block and "make test" in first_block
+
+
+def matches(hook_id: str, path: str) -> bool:
+    hook = next(h for h in MANIFEST if h["id"] == hook_id)
+    return re.search(hook.get("files", ""), path) is not None
+
+
+FILES_MUST_MATCH = {
+    "check-dvc-yaml": ["dvc.yaml", "sub/dir/dvc.yaml"],
+    "check-dvc-deps": ["dvc.yaml", "models/dvc.yaml"],
+    "check-dvc-pinned": [
+        "requirements.txt",
+        "requirements-dev.txt",
+        "requirements/base.in",
+        "pyproject.toml",
+        "setup.cfg",
+        "environment.yml",
+        "uv.lock",
+        "poetry.lock",
+        "Pipfile.lock",
+        ".dvc/config",
+    ],
+    "check-dvc-config": [".dvc/config", ".dvc/config.local", ".gitignore", ".dvc/.gitignore"],
+    "check-mlflow-map": ["mlflow-experiments.yaml", "dvc.yaml", "params.yaml", "src/train.py"],
+    "dvc-dag-docs": ["dvc.yaml", "sub/dvc.yaml", "README.md"],
+}
+FILES_MUST_NOT_MATCH = {
+    "check-dvc-yaml": ["dvc.lock", "mydvc.yaml", "dvc.yaml.bak", "dvc.yml", "params.yaml"],
+    "check-dvc-deps": ["dvc.lock", "train.py", "params.yaml"],
+    "check-dvc-pinned": ["README.md", "dvc.yaml", "requirements.md", "src/config"],
+    "check-dvc-config": ["config", "src/.dvc/configure.py", "dvc.yaml"],
+    "check-mlflow-map": ["README.md", "dvc.lock", "data/raw.csv"],
+    "dvc-dag-docs": ["docs/README.md", "dvc.lock"],
+}
+
+
+@pytest.mark.parametrize(
+    ("hook_id", "path"), [(h, p) for h, paths in FILES_MUST_MATCH.items() for p in paths]
+)
+def test_hook_files_pattern_matches(hook_id: str, path: str) -> None:
+    assert matches(hook_id, path)
+
+
+@pytest.mark.parametrize(
+    ("hook_id", "path"), [(h, p) for h, paths in FILES_MUST_NOT_MATCH.items() for p in paths]
+)
+def test_hook_files_pattern_does_not_match(hook_id: str, path: str) -> None:
+    assert not matches(hook_id, path)
+
+
+def test_static_hooks_never_import_dvc_or_mlflow() -> None:
+    code = (
+        "import sys\n"
+        "import dvc_gitops.cli, dvc_gitops.rules_docs\n"
+        "for name in dvc_gitops.cli.OFFLINE_CHECKS: __import__(name)\n"
+        "dvc_gitops.rules_docs.all_rules()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dvc', 'mlflow')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_package_data_is_declared() -> None:
+    schemas = sorted(p.name for p in (REPO / "dvc_gitops" / "schema").glob("*.json"))
+    assert schemas, "the JSON Schemas ship in dvc_gitops/schema"
+    assert Path(REPO / "docs" / "rules").is_dir()
