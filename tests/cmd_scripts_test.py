@@ -1,0 +1,171 @@
+"""scripts_in: the source files a stage command runs, over many real command shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_tree
+
+from dvc_gitops.cmd_scripts import Script, is_parsable, scripts_in
+from dvc_gitops.project import Project
+
+FILES = {
+    "src/train.py": "print('train')\n",
+    "src/prepare.py": "",
+    "src/utils.py": "",
+    "src/evaluate.py": "",
+    "pkg/__init__.py": "",
+    "pkg/__main__.py": "",
+    "pkg/features.py": "",
+    "lib/mypkg/__init__.py": "",
+    "lib/mypkg/job.py": "",
+    "scripts/fetch.sh": "#!/bin/sh\n",
+    "scripts/tool": "#!/bin/sh\n",
+    "analysis/report.R": "",
+    "notebooks/explore.ipynb": "{}",
+    "notebooks/explore.out.ipynb": "{}",
+    "model.jl": "",
+    "queries/select.sql": "",
+    "sub/local.py": "",
+    "sub/inner/deep.py": "",
+    "data/raw.csv": "a\n",
+    "params.yaml": "lr: 1\n",
+    "conf/train.yaml": "x: 1\n",
+    ".venv/bin/activate.sh": "",
+    "train.py": "",
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    root = tmp_path_factory.mktemp("cmds")
+    write_tree(root, FILES)
+    return Project(root)
+
+
+def found(cmd: str, project: Project, wdir: str = ".") -> list[tuple[str, str]]:
+    return [(s.path, s.kind) for s in scripts_in(cmd, wdir, project)]
+
+
+# (cmd, wdir, [(path, kind), ...]): what each shape runs.
+CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
+    ("python src/train.py", ".", [("src/train.py", "python")]),
+    ("python3 src/train.py --lr 0.1", ".", [("src/train.py", "python")]),
+    ("python3.11 -u -W ignore -X dev src/train.py", ".", [("src/train.py", "python")]),
+    ("python -Wignore -OO src/train.py", ".", [("src/train.py", "python")]),
+    ("PYTHONPATH=. CUDA=0 python src/train.py", ".", [("src/train.py", "python")]),
+    ("time nohup python src/train.py", ".", [("src/train.py", "python")]),
+    ("env -u HOME A=1 python src/train.py", ".", [("src/train.py", "python")]),
+    ("uv run python src/train.py", ".", [("src/train.py", "python")]),
+    ("uv run --with pandas src/train.py", ".", [("src/train.py", "python")]),
+    ("poetry run python src/train.py", ".", [("src/train.py", "python")]),
+    ("conda run -n ml --no-capture-output python src/train.py", ".", [("src/train.py", "python")]),
+    (
+        "python src/prepare.py && python src/train.py; python src/evaluate.py",
+        ".",
+        [("src/prepare.py", "python"), ("src/train.py", "python"), ("src/evaluate.py", "python")],
+    ),
+    ("python src/prepare.py || exit 1", ".", [("src/prepare.py", "python")]),
+    (
+        "cat data/raw.csv | python src/prepare.py > out.csv 2>&1",
+        ".",
+        [("src/prepare.py", "python")],
+    ),
+    ("cd src && python train.py", ".", [("src/train.py", "python")]),
+    (
+        "cd sub; python local.py; python inner/deep.py",
+        ".",
+        [("sub/local.py", "python"), ("sub/inner/deep.py", "python")],
+    ),
+    (
+        "(cd sub && python local.py) && python train.py",
+        ".",
+        [("sub/local.py", "python"), ("train.py", "python")],
+    ),
+    ("python local.py", "sub", [("sub/local.py", "python")]),
+    ("python ../src/train.py", "sub", [("src/train.py", "python")]),
+    ("python -m pkg.features", ".", [("pkg/features.py", "module")]),
+    ("python -m pkg", ".", [("pkg", "module")]),
+    ("python -um pkg.features --n 3", ".", [("pkg/features.py", "module")]),
+    ("PYTHONPATH=lib python -m mypkg.job", ".", [("lib/mypkg/job.py", "module")]),
+    ("python -m pytest tests", ".", []),
+    ("python -c 'import src.train' src/utils.py", ".", [("src/utils.py", "argument")]),
+    ("Rscript --vanilla analysis/report.R 2020", ".", [("analysis/report.R", "r")]),
+    ("R CMD BATCH analysis/report.R", ".", [("analysis/report.R", "r")]),
+    ("bash scripts/fetch.sh data", ".", [("scripts/fetch.sh", "shell")]),
+    ("sh -e -x scripts/fetch.sh", ".", [("scripts/fetch.sh", "shell")]),
+    ("bash -c 'cd src && python train.py'", ".", [("src/train.py", "python")]),
+    ("./scripts/tool --fast", ".", [("scripts/tool", "executable")]),
+    ("./scripts/fetch.sh", ".", [("scripts/fetch.sh", "shell")]),
+    ("uv run train.py", ".", [("train.py", "python")]),
+    ("scripts/tool", ".", [("scripts/tool", "executable")]),
+    (
+        "jupyter nbconvert --to notebook --execute notebooks/explore.ipynb --output x.ipynb",
+        ".",
+        [("notebooks/explore.ipynb", "notebook")],
+    ),
+    (
+        "papermill notebooks/explore.ipynb notebooks/explore.out.ipynb -p alpha 0.6",
+        ".",
+        [("notebooks/explore.ipynb", "notebook")],
+    ),
+    ("julia --project=. -t 4 model.jl", ".", [("model.jl", "julia")]),
+    ("duckdb db.duckdb < queries/select.sql", ".", []),
+    ("duckdb db.duckdb -f queries/select.sql", ".", [("queries/select.sql", "argument")]),
+    ("streamlit run src/train.py --config=conf/train.yaml", ".", [("src/train.py", "argument")]),
+    (
+        "python src/train.py --helper=src/utils.py",
+        ".",
+        [("src/train.py", "python"), ("src/utils.py", "argument")],
+    ),
+    (
+        "python src/train.py \\\n  --lr 1\npython src/evaluate.py",
+        ".",
+        [("src/train.py", "python"), ("src/evaluate.py", "python")],
+    ),
+    ("python src/train.py  # then src/evaluate.py", ".", [("src/train.py", "python")]),
+    ("python src/train.py src/train.py", ".", [("src/train.py", "python")]),
+    # Must not be flagged: data, configs, system commands, URLs, missing files, outside.
+    (
+        "python src/train.py data/raw.csv conf/train.yaml params.yaml",
+        ".",
+        [("src/train.py", "python")],
+    ),
+    ("curl -o data/raw.csv https://example.com/src/train.py", ".", []),
+    ("dvc repro src/train.py", ".", []),
+    ("echo src/train.py", ".", []),
+    ("python src/missing.py", ".", []),
+    ("python /usr/lib/python3/dist-packages/x.py", ".", []),
+    ("python ../../outside.py", ".", []),
+    ("python $SCRIPT", ".", []),
+    ("source .venv/bin/activate.sh && python train.py", ".", [("train.py", "python")]),
+    ("cd $HOME && python train.py", ".", []),
+    ("mkdir -p out && cp data/raw.csv out/", ".", []),
+    ("python 'src/train.py", ".", []),  # unbalanced quote: the shell refuses it too
+    ("", ".", []),
+]
+
+
+@pytest.mark.parametrize(("cmd", "wdir", "expected"), CASES, ids=[c[0][:60] for c in CASES])
+def test_scripts_in(cmd: str, wdir: str, expected: list[tuple[str, str]], project: Project) -> None:
+    assert found(cmd, project, wdir) == expected
+
+
+def test_token_names_the_word_in_the_command(project: Project) -> None:
+    assert scripts_in("cd src && python ./train.py -m x", ".", project) == [
+        Script("src/train.py", "python", "./train.py")
+    ]
+    assert scripts_in("python -m pkg.features", ".", project) == [
+        Script("pkg/features.py", "module", "pkg.features")
+    ]
+
+
+def test_absolute_path_inside_the_repo(project: Project) -> None:
+    absolute = Path(project.root, "src", "train.py").as_posix()
+    assert found(f"python {absolute}", project) == [("src/train.py", "python")]
+
+
+def test_parsable() -> None:
+    assert is_parsable("python x.py && echo 'a b'")
+    assert not is_parsable('python "x.py')
