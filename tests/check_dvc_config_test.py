@@ -1,0 +1,188 @@
+"""check-dvc-config: the config reader against configobj, secrets never printed, and DVC's
+own verdict on the golden cases."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import VENV_BIN, git_init
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dvc_gitops.dvc_config import ConfigSyntaxError, mask_url, parse, remote_type
+from dvc_gitops.hooks.check_dvc_config import main
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(p for p in GOLDEN.glob("DG7*") if p.is_dir())
+SECRET = re.compile(r"[A-Za-z_]*SECRET\d{3}[A-Za-z.]*|s3cr3t/value\+with#hash")
+
+
+def copy_case(case: Path, work: Path) -> Path:
+    shutil.copytree(case, work, ignore=lambda _d, names: [n for n in names if n.endswith(".txt")])
+    if (case / ".golden-git").exists():
+        git_init(work)
+    return work
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_no_output_format_shows_a_secret(
+    case: Path,
+    fmt: str,
+    tmp_path: Path,
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secrets = {
+        s
+        for f in (case / ".dvc").glob("config*")
+        for s in SECRET.findall(f.read_text(encoding="utf-8"))
+    }
+    in_dir(copy_case(case, tmp_path / "work"))
+    code = main(["--format", fmt])
+    out, err = capsys.readouterr()
+    assert code == 1
+    for secret in secrets:
+        assert secret not in out + err
+    if secrets and case.name.startswith("DG701"):
+        assert "***" in out
+
+
+def test_every_rule_has_a_golden_case() -> None:
+    codes = {c.name.split("-")[0] for c in CASES}
+    assert codes == {f"DG70{n}" for n in range(1, 8)}
+
+
+# --- the reader agrees with configobj, which DVC uses -----------------------------------
+
+configobj = pytest.importorskip("configobj")
+
+KEYS = st.sampled_from(["url", "region", "Password", "access_key_id", "remote"])
+VALUES = st.one_of(
+    st.from_regex(r"[A-Za-z0-9/:.@_+-]{1,12}", fullmatch=True),
+    st.from_regex(r'"[A-Za-z0-9 #,;=/]{0,10}"', fullmatch=True),
+    st.from_regex(r"'[A-Za-z0-9 #,;=/]{0,10}'", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9]{1,5}, ?[A-Za-z0-9]{1,5}", fullmatch=True),
+)
+LINES = st.one_of(
+    st.builds(lambda k, v, c: f"    {k} = {v}{c}", KEYS, VALUES, st.sampled_from(["", " # x"])),
+    st.sampled_from(
+        ["[core]", "['remote \"s3\"']", '[remote "b"]', "# comment", "", "[core", "junk"]
+    ),
+)
+
+
+def as_data(text: str) -> dict[str, object] | None:
+    """What configobj makes of `text` (lists joined like our reader), or None on error."""
+    try:
+        raw = configobj.ConfigObj(text.splitlines()).dict()
+    except configobj.ConfigObjError:
+        return None
+
+    def flat(value: object) -> object:
+        if isinstance(value, dict):
+            return {k.lower(): flat(v) for k, v in value.items()}
+        return ", ".join(value) if isinstance(value, list) else value
+
+    result = flat(raw)
+    assert isinstance(result, dict)
+    return result
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINES, max_size=8))
+def test_reader_agrees_with_configobj(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    expected = as_data(text)
+    if expected is not None and any(k != k.lower() for k in expected):
+        return  # configobj keeps [Core] and [core] apart; DVC then merges them
+    try:
+        config = parse(text, ".dvc/config")
+    except ConfigSyntaxError:
+        assert expected is None
+        return
+    ours: dict[str, object] = {k: o.value for k, o in config.top_level.items()}
+    ours |= {n: {k: o.value for k, o in s.options.items()} for n, s in config.sections.items()}
+    assert ours == expected
+
+
+def test_positions_point_at_keys() -> None:
+    config = parse("[core]\n  remote = s\n['remote \"s\"']\n\turl = 'x' # c\n", "c")
+    assert config.default_remote is not None
+    assert (config.default_remote.mark.line, config.default_remote.mark.column) == (2, 3)
+    url = config.remotes["s"].options["url"]
+    assert (url.mark.line, url.mark.column, url.value_mark.column, url.value) == (4, 2, 8, "x")
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [("s3://b/p", "s3"), ("/mnt/x", ""), ("C:/x", ""), ("azure://c/p", "azure"), (None, None)],
+)
+def test_remote_type(url: str | None, kind: str | None) -> None:
+    assert remote_type(url) == kind
+
+
+def test_mask_url() -> None:
+    assert mask_url("https://u:p%40ss@h:8/x?y") == "https://u:***@h:8/x?y"
+    assert mask_url("ssh://u@h/x") is None
+
+
+def test_files_outside_dvc_config_are_not_this_hooks_business(
+    tmp_path: Path, in_dir: Callable[[Path], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    in_dir(copy_case(GOLDEN / "DG701-s3-keys", tmp_path / "w"))
+    assert main(["dvc.yaml"]) == 0
+    assert main([".dvc/config"]) == 1
+    assert "DG701" in capsys.readouterr().out
+
+
+def test_subdir_dvc_project(
+    tmp_path: Path, in_dir: Callable[[Path], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "mono"
+    (root / "proj" / ".dvc").mkdir(parents=True)
+    (root / "proj/.dvc/config").write_text("[core]\n    remote = gone\n")
+    (root / "proj/.dvc/.gitignore").write_text("/config.local\n")
+    git_init(root)
+    in_dir(root)
+    assert main([]) == 1
+    assert capsys.readouterr().out.startswith("proj/.dvc/config:2:14: DG704 ")
+
+
+# --- DVC's own verdict on the cases that claim DVC fails --------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("case", "fails"),
+    [
+        ("DG705-local-options-without-url", True),
+        ("DG707-unclosed-section", True),
+        ("DG707-duplicate-key", True),
+        ("DG707-bad-quote-local", True),
+        ("DG701-url-only-in-local", False),  # fails only in a clone without config.local
+        ("clean-dvc-config", False),
+    ],
+)
+def test_dvc_agrees(case: str, fails: bool, tmp_path: Path) -> None:
+    work = copy_case(GOLDEN / case, tmp_path / "work")
+    if not (work / ".git").exists():
+        git_init(work, commit=False)
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DVC_SITE_CACHE_DIR": str(tmp_path / "s")}
+    done = subprocess.run(
+        [str(VENV_BIN / "dvc"), "status"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert (done.returncode != 0) == fails, done.stderr
+    if fails:
+        assert "config file error" in done.stderr
