@@ -1,0 +1,1023 @@
+"""The pipeline model: every stage of every dvc.yaml, resolved as DVC resolves it.
+
+`build_pipeline(project)` reads each dvc.yaml once (from `YamlDoc.data`, with marks from
+its nodes), fills in `vars`, the `params.yaml` beside it and `${...}` templates, expands
+`foreach` and `matrix`, applies `wdir`, and records every path repo-relative with the
+position of the YAML that produced it. It never raises: what DVC would refuse while
+resolving is recorded in `Pipeline.issues` (and `problems` for whole files), and the
+stages are kept as far as they could be built.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import heapq
+import json
+import posixpath
+import re
+import sys
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import product
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .interpolation import (
+    Context,
+    InterpolationError,
+    has_template,
+    templates,
+    to_text,
+    with_iteration,
+)
+from .yamldoc import JsonPath, Mark, YamlDoc, YamlProblem, scalar_value
+
+if TYPE_CHECKING:
+    from .project import Project
+
+DEFAULT_PARAMS = "params.yaml"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One path-like entry as the user wrote it, resolved."""
+
+    path: str  # repo-relative, '/'-separated, normalised (wdir applied)
+    raw: str  # the text after interpolation, as written relative to wdir
+    file: str  # the YAML file it was written in (repo-relative)
+    mark: Mark  # where (the list item / value)
+
+
+@dataclass(frozen=True)
+class Out(Ref):
+    kind: str = "outs"  # "outs" | "metrics" | "plots"
+    cache: bool = True
+    persist: bool = False
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    file: str  # repo-relative params file (default params.yaml in the stage's wdir)
+    key: str | None  # dotted key, or None for "the whole file"
+    source: str  # the dvc.yaml it was declared in
+    mark: Mark
+
+
+@dataclass
+class Stage:
+    """One stage as DVC runs it (a foreach/matrix member is a stage of its own)."""
+
+    address: str  # as `dvc status --json` prints it: "train", "sub/dvc.yaml:train"
+    name: str  # the name inside its dvc.yaml ("fe@a")
+    definition: str  # the YAML key that defined it ("fe" for foreach members)
+    dvcfile: str  # repo-relative path of its dvc.yaml
+    wdir: str  # repo-relative working dir ("." at the root)
+    cmds: list[str]
+    cmd_mark: Mark
+    deps: list[Ref]
+    outs: list[Out]  # outs + metrics + plots
+    params: list[ParamRef]
+    frozen: bool
+    always_changed: bool
+    mark: Mark  # the stage's key in its dvc.yaml
+    json_path: JsonPath  # ("stages", "train")
+    # Where the stage's own keys live: ("stages", "fe", "do") for a foreach member.
+    template_path: JsonPath = ()
+    # The member's key for foreach/matrix stages ("a" in "fe@a"), else None.
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something DVC refuses (or a likely mistake) found while resolving, at its YAML.
+
+    `kind` names the problem for the rule that reports it (see `params_checks`).
+    """
+
+    kind: str
+    file: str
+    mark: Mark
+    message: str
+
+
+@dataclass(frozen=True)
+class VarsEntry:
+    """One `vars` item: a file (with optional keys) or an inline mapping."""
+
+    dvcfile: str
+    stage: str | None  # the stage whose `vars` it is, None for the file's
+    file: str | None  # repo-relative vars file, None for an inline mapping
+    keys: tuple[str, ...] | None
+    mark: Mark
+
+
+@dataclass
+class Pipeline:
+    """Every stage by address, plus what could not be resolved and why."""
+
+    stages: dict[str, Stage] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # dvcfile -> one line
+    issues: list[Issue] = field(default_factory=list)
+    contexts: dict[str, Context] = field(default_factory=dict)  # dvcfile -> context
+    vars_entries: list[VarsEntry] = field(default_factory=list)
+    # Params files the context loaded automatically (params.yaml beside a dvc.yaml).
+    default_params: dict[str, str] = field(default_factory=dict)  # dvcfile -> file
+    # Keys `${...}` selected from params/vars files: (file, key path).
+    used_keys: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
+    # Per dvc.yaml, the stage definitions in declaration order (YAML keys).
+    definitions: dict[str, list[str]] = field(default_factory=dict)
+
+    def producers(self) -> dict[str, str]:
+        """Out path -> the address of the (first) stage that declares it."""
+        return dict(self._producers)
+
+    @cached_property
+    def _producers(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for stage in self.stages.values():
+            for out in stage.outs:
+                found.setdefault(out.path, stage.address)
+        return found
+
+    @cached_property
+    def _sorted_outs(self) -> list[str]:
+        return sorted(self._producers)
+
+    def producers_of(self, path: str) -> list[str]:
+        """Addresses of stages with an out equal to, above, or below `path`."""
+        found: list[str] = []
+        producers = self._producers
+        probe = path
+        while True:
+            address = producers.get(probe)
+            if address is not None:
+                found.append(address)
+            if probe in ("", ".", "/") or "/" not in probe:
+                break
+            probe = probe.rsplit("/", 1)[0]
+        prefix = "" if path == "." else path.rstrip("/") + "/"
+        outs = self._sorted_outs
+        index = bisect_left(outs, prefix)
+        while index < len(outs) and outs[index].startswith(prefix):
+            found.append(producers[outs[index]])
+            index += 1
+        return list(dict.fromkeys(found))
+
+    @cached_property
+    def _edges(self) -> list[tuple[str, str]]:
+        edges: dict[tuple[str, str], None] = {}
+        for stage in self.stages.values():
+            for dep in stage.deps:
+                for upstream in self.producers_of(dep.path):
+                    if upstream != stage.address:
+                        edges[(upstream, stage.address)] = None
+        return list(edges)
+
+    def edges(self) -> list[tuple[str, str]]:
+        """(upstream, downstream) pairs: a dep of downstream is (under) an out of upstream."""
+        return list(self._edges)
+
+    @cached_property
+    def _children(self) -> dict[str, list[str]]:
+        children: dict[str, list[str]] = {a: [] for a in self.stages}
+        for up, down in self._edges:
+            children[up].append(down)
+        return children
+
+    @cached_property
+    def _parents(self) -> dict[str, list[str]]:
+        parents: dict[str, list[str]] = {a: [] for a in self.stages}
+        for up, down in self._edges:
+            parents[down].append(up)
+        return parents
+
+    @cached_property
+    def _order(self) -> list[str]:
+        index = {a: i for i, a in enumerate(self.stages)}
+        waiting = {a: len(p) for a, p in self._parents.items()}
+        ready = [(index[a], a) for a, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            _, address = heapq.heappop(ready)
+            order.append(address)
+            for child in self._children[address]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, (index[child], child))
+        placed = set(order)
+        order.extend(a for a in self.stages if a not in placed)  # stages in a cycle
+        return order
+
+    def topological_order(self) -> list[str]:
+        """Every address, upstream first; declaration order breaks ties (cycles last)."""
+        return list(self._order)
+
+    def downstream(self, address: str) -> list[str]:
+        """Every stage that re-runs after `address`, transitively, in topological order."""
+        return self._reach(address, self._children)
+
+    def upstream(self, address: str) -> list[str]:
+        """Every stage `address` depends on, transitively, in topological order."""
+        return self._reach(address, self._parents)
+
+    def _reach(self, address: str, links: dict[str, list[str]]) -> list[str]:
+        seen: set[str] = set()
+        todo = list(links.get(address, []))
+        while todo:
+            current = todo.pop()
+            if current in seen or current == address:
+                continue
+            seen.add(current)
+            todo.extend(links.get(current, []))
+        return [a for a in self._order if a in seen]
+
+    def context(self, dvcfile: str) -> dict[str, Any]:
+        """The resolved vars/params context of a dvc.yaml (plain data)."""
+        found = self.contexts.get(dvcfile)
+        return dict(found.data) if found else {}
+
+
+def build_pipeline(project: Project) -> Pipeline:
+    """The resolved pipeline of every dvc.yaml in the project; never raises."""
+    pipeline = Pipeline()
+    config = _parsing_config(project)
+    loader = _ParamsLoader(project)
+    for dvcfile in project.dvc_yaml_files:
+        try:
+            _FileResolver(project, pipeline, dvcfile, config, loader).resolve()
+        except Exception as exc:  # the model never raises: one line for the file instead
+            pipeline.problems.setdefault(dvcfile, f"could not resolve: {type(exc).__name__}: {exc}")
+    return pipeline
+
+
+def stage_address(dvcfile: str, name: str) -> str:
+    """A stage's address as DVC prints it from the repository root."""
+    return name if dvcfile == "dvc.yaml" else f"{dvcfile}:{name}"
+
+
+def join_path(wdir: str, raw: str) -> str:
+    """`raw` (as written relative to `wdir`) as a normalised repo-relative path."""
+    if _URL.match(raw) or raw.startswith("/"):
+        return raw
+    joined = posixpath.normpath(posixpath.join(wdir, raw.replace("\\", "/")))
+    return joined
+
+
+def _parsing_config(project: Project) -> dict[str, str]:
+    """DVC's `[parsing]` settings (how a dict renders into cmd) from `.dvc/config`."""
+    settings: dict[str, str] = {}
+    for name in ("config", "config.local"):
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(project.root / ".dvc" / name, encoding="utf-8")
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue
+        if parser.has_section("parsing"):
+            settings.update({k: v.lower() for k, v in parser.items("parsing")})
+    return settings
+
+
+class _LoadProblem(Exception):
+    pass
+
+
+class _ParamsLoader:
+    """Params and vars files, read once each (YAML through the project's cache)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.cache: dict[str, Any] = {}
+
+    def load(self, rel: str) -> dict[str, Any]:
+        """The file's mapping; raises _LoadProblem with DVC's reason."""
+        if rel not in self.cache:
+            try:
+                self.cache[rel] = self._load(rel)
+            except _LoadProblem as exc:
+                self.cache[rel] = exc
+        found = self.cache[rel]
+        if isinstance(found, _LoadProblem):
+            raise found
+        return found  # type: ignore[no-any-return]
+
+    def doc(self, rel: str) -> YamlDoc | None:
+        """The YamlDoc of a YAML params file (for marks), when it loads."""
+        if _suffix(rel) in (".json", ".toml", ".py"):
+            return None
+        try:
+            return self.project.yaml(rel)
+        except Exception:
+            return None
+
+    def _load(self, rel: str) -> dict[str, Any]:
+        from .project import FileProblem
+
+        target = self.project.root / rel
+        if not target.exists():
+            raise _LoadProblem(f"'{rel}' does not exist")
+        if target.is_dir():
+            raise _LoadProblem(f"'{rel}' is a directory")
+        suffix = _suffix(rel)
+        try:
+            if suffix == ".json":
+                data = json.loads(self.project.read_text(rel))
+            elif suffix == ".toml":
+                data = _toml(self.project.read_text(rel))
+            elif suffix == ".py":
+                data = _python_params(self.project.read_text(rel))
+            else:
+                data = self.project.yaml(rel).data
+        except (YamlProblem, FileProblem) as exc:
+            raise _LoadProblem(f"'{rel}' cannot be read: {exc}") from None
+        except (ValueError, SyntaxError) as exc:
+            raise _LoadProblem(f"'{rel}' cannot be parsed: {exc}") from None
+        if not isinstance(data, dict):
+            raise _LoadProblem(f"expected a dictionary, got '{type(data).__name__}' in '{rel}'")
+        return data
+
+
+def _suffix(rel: str) -> str:
+    return posixpath.splitext(rel)[1].lower()
+
+
+def _toml(text: str) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+    return tomllib.loads(text)
+
+
+def _python_params(text: str) -> dict[str, Any]:
+    """Top-level literal assignments and class attributes, as DVC reads a params .py."""
+    tree = ast.parse(text)
+    found: dict[str, Any] = {}
+
+    def literals(body: list[ast.stmt]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for node in body:
+            targets: list[ast.expr] = []
+            value: ast.expr | None = None
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets, value = [node.target], node.value
+            elif isinstance(node, ast.ClassDef):
+                values[node.name] = literals(node.body)
+                continue
+            for target in targets:
+                if isinstance(target, ast.Name) and value is not None:
+                    try:
+                        values[target.id] = ast.literal_eval(value)
+                    except ValueError:
+                        continue
+        return values
+
+    found.update(literals(tree.body))
+    return found
+
+
+def _child(node: yaml.Node | None, step: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
+    """(key node, value node) one step below `node`, or (None, None)."""
+    if isinstance(node, yaml.MappingNode):
+        from .yamldoc import _merged_pairs
+
+        for key, value in _merged_pairs(node):
+            if isinstance(key, yaml.ScalarNode) and scalar_value(key) == step:
+                return key, value
+        return None, None
+    if (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(step, int)
+        and 0 <= step < len(node.value)
+    ):
+        return None, node.value[step]
+    return None, None
+
+
+def _mark(node: yaml.Node | None, fallback: Mark) -> Mark:
+    if node is None:
+        return fallback
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _FileResolver:
+    """Resolves one dvc.yaml into stages of the pipeline."""
+
+    def __init__(
+        self,
+        project: Project,
+        pipeline: Pipeline,
+        dvcfile: str,
+        config: dict[str, str],
+        loader: _ParamsLoader,
+    ) -> None:
+        self.project = project
+        self.pipeline = pipeline
+        self.dvcfile = dvcfile
+        self.folder = posixpath.dirname(dvcfile) or "."
+        self.config = config
+        self.loader = loader
+        self.seen_issues: set[tuple[str, Mark, str]] = set()
+        # A file-level failure (a missing vars file) leaves keys undefined: templates
+        # that miss a key then are consequences, not problems of their own.
+        self.incomplete = False
+
+    def issue(self, kind: str, mark: Mark, message: str, file: str | None = None) -> None:
+        key = (kind, mark, message)
+        if key in self.seen_issues:
+            return
+        self.seen_issues.add(key)
+        self.pipeline.issues.append(Issue(kind, file or self.dvcfile, mark, message))
+
+    def fail(self, message: str) -> None:
+        self.pipeline.problems.setdefault(self.dvcfile, message)
+
+    def resolve(self) -> None:
+        from .project import FileProblem
+
+        try:
+            doc = self.project.yaml(self.dvcfile)
+        except (YamlProblem, FileProblem) as exc:
+            self.fail(exc.message)
+            return
+        self.doc = doc
+        if doc.problems:
+            self.fail(doc.problems[0].message)
+        data = doc.data
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.fail("the file is not a mapping of `stages`, `vars`, ...")
+            return
+        context = Context()
+        self.pipeline.contexts[self.dvcfile] = context
+        context.used = self.pipeline.used_keys
+        self._load_default_params(context)
+        self._load_vars(context, data.get("vars"), ("vars",), self.folder, None)
+        stages = data.get("stages")
+        if stages is None:
+            self.pipeline.definitions[self.dvcfile] = []
+            return
+        if not isinstance(stages, dict):
+            self.fail("`stages` is not a mapping")
+            return
+        stages_node = doc.node(("stages",))
+        nodes: dict[Any, tuple[yaml.Node | None, yaml.Node | None]] = {}
+        if isinstance(stages_node, yaml.MappingNode):
+            from .yamldoc import _merged_pairs
+
+            for k_node, v_node in _merged_pairs(stages_node):
+                if isinstance(k_node, yaml.ScalarNode):
+                    nodes.setdefault(scalar_value(k_node), (k_node, v_node))
+        self.pipeline.definitions[self.dvcfile] = [n for n in stages if isinstance(n, str)]
+        for name, definition in stages.items():
+            if not isinstance(name, str) or not isinstance(definition, dict):
+                continue
+            key_node, value_node = nodes.get(name, (None, None))
+            self._definition(name, definition, key_node, value_node, context)
+
+    # -- vars and params ----------------------------------------------------------
+
+    def _load_default_params(self, context: Context) -> None:
+        rel = join_path(self.folder, DEFAULT_PARAMS)
+        target = self.project.root / rel
+        if not target.is_file():
+            return
+        self.pipeline.default_params[self.dvcfile] = rel
+        try:
+            data = self.loader.load(rel)
+            context.merge(data, rel, is_file=True)
+        except _LoadProblem as exc:
+            self.issue("params-unreadable", Mark(1, 1), f"{exc}", file=rel)
+            self.fail(str(exc))
+            self.incomplete = True
+        except InterpolationError as exc:
+            self.issue("redefined", Mark(1, 1), exc.message, file=rel)
+            self.incomplete = True
+        context.imports[rel] = None
+
+    def _load_vars(
+        self,
+        context: Context,
+        entries: Any,
+        path: JsonPath,
+        wdir: str,
+        stage: str | None,
+        base: yaml.Node | None = None,
+    ) -> None:
+        if not isinstance(entries, list):
+            return
+        node = base if base is not None else self.doc.node(path)
+        if has_template(entries):
+            self._report_vars_templates(entries, node)
+            self.incomplete = True
+            return
+        for index, item in enumerate(entries):
+            _, item_node = _child(node, index)
+            mark = _mark(item_node, self.doc.value_mark(path))
+            if isinstance(item, str):
+                self._load_vars_file(context, item, mark, wdir, stage)
+            elif isinstance(item, dict):
+                label = f"{stage}.vars[{index}]" if stage else f"vars[{index}]"
+                self.pipeline.vars_entries.append(VarsEntry(self.dvcfile, stage, None, None, mark))
+                try:
+                    context.merge(item, label, is_file=False)
+                except InterpolationError as exc:
+                    self.issue(
+                        exc.kind, self._key_mark(item_node, exc.expression, mark), exc.message
+                    )
+                    self.incomplete = True
+
+    def _key_mark(self, node: yaml.Node | None, dotted: str, fallback: Mark) -> Mark:
+        """The mark of `a.b` inside an inline vars mapping node."""
+        current = node
+        key_node: yaml.Node | None = None
+        for part in dotted.split("."):
+            key_node, current = _child(current, part)
+            if current is None:
+                return fallback
+        return _mark(key_node, fallback)
+
+    def _report_vars_templates(self, value: Any, node: yaml.Node | None) -> None:
+        for text, text_node in _strings(value, node):
+            if templates(text):
+                self.issue(
+                    "vars-template",
+                    _mark(text_node, Mark(1, 1)),
+                    f"'{text}' in vars: DVC does not fill in templates inside vars; "
+                    "write the value itself",
+                )
+        self.fail("vars may not hold ${...} templates")
+
+    def _load_vars_file(
+        self, context: Context, item: str, mark: Mark, wdir: str, stage: str | None
+    ) -> None:
+        name, _, keys_text = item.partition(":")
+        rel = join_path(wdir, name)
+        keys = [k for k in keys_text.split(",") if k] if keys_text else None
+        self.pipeline.vars_entries.append(
+            VarsEntry(self.dvcfile, stage, rel, tuple(keys) if keys else None, mark)
+        )
+        if rel in context.imports:
+            loaded = context.imports[rel]
+            if not keys and loaded is None:
+                return  # the same whole file twice is allowed
+            if (
+                (not keys and isinstance(loaded, list))
+                or (keys and loaded is None)
+                or (keys and isinstance(loaded, list) and set(keys) & set(loaded))
+            ):
+                self.issue(
+                    "redefined",
+                    mark,
+                    f"'{item}' loads keys of '{rel}' that are already loaded: "
+                    "DVC refuses to load a file twice; keep one entry",
+                )
+                self.incomplete = True
+                return
+        try:
+            data = self.loader.load(rel)
+            if keys:
+                missing = [k for k in keys if k not in data]
+                if missing:
+                    self.issue(
+                        "vars-key-missing",
+                        mark,
+                        f"'{item}': key '{missing[0]}' is not in '{rel}'; "
+                        "add it there or drop it from the list",
+                    )
+                    self.fail(f"could not find '{missing[0]}' in '{rel}'")
+                    self.incomplete = True
+                    return
+                data = {k: data[k] for k in keys}
+            context.merge(data, rel, is_file=True)
+        except _LoadProblem as exc:
+            kind = "vars-file-missing" if "does not exist" in str(exc) else "vars-unreadable"
+            where = "" if not stage else f" (stage '{stage}')"
+            self.issue(
+                kind,
+                mark,
+                f"vars file {exc}{where}: DVC cannot load this dvc.yaml; create it "
+                "or fix the path (relative to the dvc.yaml's folder or the stage's wdir)",
+            )
+            self.fail(f"failed to parse 'vars': {exc}")
+            self.incomplete = True
+            return
+        except InterpolationError as exc:
+            self.issue(exc.kind, mark, exc.message)
+            self.fail(exc.message)
+            self.incomplete = True
+            return
+        previous = context.imports.get(rel)
+        if rel not in context.imports:
+            context.imports[rel] = list(keys) if keys else None
+        elif keys and isinstance(previous, list):
+            previous.extend(keys)
+
+    # -- stages -------------------------------------------------------------------
+
+    def _definition(
+        self,
+        name: str,
+        definition: dict[str, Any],
+        key_node: yaml.Node | None,
+        value_node: yaml.Node | None,
+        context: Context,
+    ) -> None:
+        stage_mark = _mark(key_node, Mark(1, 1))
+        json_path: JsonPath = ("stages", name)
+        if "matrix" in definition:
+            self._matrix(name, definition, stage_mark, value_node, context)
+        elif "foreach" in definition:
+            template = definition.get("do")
+            if not isinstance(template, dict):
+                return
+            _, do_node = _child(value_node, "do")
+            for member, values in self._foreach_members(name, definition, value_node, context):
+                self._stage(
+                    name,
+                    member,
+                    template,
+                    do_node,
+                    (*json_path, "do"),
+                    with_iteration(context, values),
+                    stage_mark,
+                )
+        else:
+            self._stage(name, None, definition, value_node, json_path, context, stage_mark)
+
+    def _foreach_members(
+        self,
+        name: str,
+        definition: dict[str, Any],
+        node: yaml.Node | None,
+        context: Context,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        raw = definition["foreach"]
+        _, foreach_node = _child(node, "foreach")
+        mark = _mark(foreach_node, Mark(1, 1))
+        value = self._resolve(raw, context, None, foreach_node, mark)
+        if value is _FAILED:
+            return
+        if not isinstance(value, (dict, list)):
+            self.issue(
+                "foreach-not-iterable",
+                mark,
+                f"foreach of '{name}' is a {type(value).__name__}, not a list or mapping: "
+                "DVC refuses it; give a list, a mapping, or ${...} naming one",
+            )
+            self.fail(f"'stages.{name}.foreach' is not a list or mapping")
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield to_text(key), {"item": item, "key": to_text(key)}
+        elif any(isinstance(v, (dict, list)) for v in value):
+            for index, item in enumerate(value):
+                yield str(index), {"item": item}
+        else:
+            # Equal items collapse into one member, as in DVC.
+            members: dict[str, Any] = {}
+            for item in value:
+                members[to_text(item)] = item
+            for key, item in members.items():
+                yield key, {"item": item}
+
+    def _matrix(
+        self,
+        name: str,
+        definition: dict[str, Any],
+        stage_mark: Mark,
+        node: yaml.Node | None,
+        context: Context,
+    ) -> None:
+        raw = definition["matrix"]
+        _, matrix_node = _child(node, "matrix")
+        if not isinstance(raw, dict):
+            return
+        axes: dict[str, list[Any]] = {}
+        for axis, values in raw.items():
+            _, axis_node = _child(matrix_node, axis)
+            mark = _mark(axis_node, stage_mark)
+            resolved = self._resolve(values, context, None, axis_node, mark)
+            if resolved is _FAILED:
+                return
+            if isinstance(resolved, str):
+                spelled = values if isinstance(values, str) else resolved
+                self.issue(
+                    "matrix-string",
+                    mark,
+                    f"matrix axis '{axis}' is the string '{spelled}': DVC iterates its "
+                    f"characters ({', '.join(repr(c) for c in resolved[:4])}"
+                    f"{', ...' if len(resolved) > 4 else ''}); "
+                    + (
+                        f"write '${{{spelled}}}' to use the list named {spelled}"
+                        if not templates(spelled)
+                        else "give a list"
+                    ),
+                )
+                axes[str(axis)] = list(resolved)
+            elif isinstance(resolved, (list, dict)):
+                axes[str(axis)] = list(resolved)
+            else:
+                self.issue(
+                    "matrix-not-list",
+                    mark,
+                    f"matrix axis '{axis}' is a {type(resolved).__name__}, not a list: "
+                    "DVC fails on it; give a list",
+                )
+                self.fail(f"'stages.{name}.matrix.{axis}' is not a list")
+                return
+        template = {k: v for k, v in definition.items() if k != "matrix"}
+        json_path: JsonPath = ("stages", name)
+        for combination in product(*(list(enumerate(v)) for v in axes.values())):
+            fragments: list[str] = []
+            item: dict[str, Any] = {}
+            for axis, (index, value) in zip(axes, combination, strict=True):
+                item[axis] = value
+                fragments.append(
+                    f"{axis}{index}" if isinstance(value, (dict, list)) else to_text(value)
+                )
+            member = "-".join(fragments)
+            self._stage(
+                name,
+                member,
+                template,
+                node,
+                json_path,
+                with_iteration(context, {"key": member, "item": item}),
+                stage_mark,
+            )
+
+    def _stage(
+        self,
+        definition_name: str,
+        member: str | None,
+        template: dict[str, Any],
+        node: yaml.Node | None,
+        json_path: JsonPath,
+        context: Context,
+        stage_mark: Mark,
+    ) -> None:
+        name = definition_name if member is None else f"{definition_name}@{member}"
+        address = stage_address(self.dvcfile, name)
+        if address in self.pipeline.stages:
+            return
+        wdir = self.folder
+        raw_wdir = template.get("wdir")
+        _, wdir_node = _child(node, "wdir")
+        if raw_wdir:
+            resolved_wdir = self._resolve(raw_wdir, context, None, wdir_node, stage_mark)
+            if isinstance(resolved_wdir, str):
+                wdir = join_path(self.folder, resolved_wdir)
+            elif resolved_wdir is not _FAILED:
+                wdir = join_path(self.folder, to_text(resolved_wdir))
+        stage_vars = template.get("vars")
+        if stage_vars:
+            _, vars_node = _child(node, "vars")
+            context = context.copy()
+            self._load_vars(context, stage_vars, (*json_path, "vars"), wdir, name, base=vars_node)
+        resolved: dict[str, Any] = {}
+        for key, value in template.items():
+            if key == "vars":
+                continue
+            key_node, value_node = _child(node, key)
+            resolved[key] = self._resolve(
+                value, context, str(key), value_node, _mark(key_node, stage_mark)
+            )
+        _, cmd_node = _child(node, "cmd")
+        cmd = resolved.get("cmd")
+        raw_cmd = template.get("cmd")
+        if isinstance(cmd, list):
+            cmds = [
+                c
+                if isinstance(c, str)
+                else str(raw_cmd[i])
+                if c is _FAILED and isinstance(raw_cmd, list)
+                else to_text(c)
+                for i, c in enumerate(cmd)
+            ]
+        elif cmd is None or cmd is _FAILED:
+            cmds = [] if cmd is None else [str(raw_cmd)]
+        else:
+            cmds = [cmd if isinstance(cmd, str) else to_text(cmd, "cmd", self.config)]
+        stage = Stage(
+            address=address,
+            name=name,
+            definition=definition_name,
+            dvcfile=self.dvcfile,
+            wdir=wdir,
+            cmds=cmds,
+            cmd_mark=_mark(cmd_node, stage_mark),
+            deps=self._deps(resolved.get("deps"), template.get("deps"), node, wdir, stage_mark),
+            outs=[
+                out
+                for kind in ("outs", "metrics", "plots")
+                for out in self._outs(
+                    kind, resolved.get(kind), template.get(kind), node, wdir, stage_mark
+                )
+            ],
+            params=self._params(resolved.get("params"), node, wdir, stage_mark),
+            frozen=resolved.get("frozen") is True,
+            always_changed=resolved.get("always_changed") is True,
+            mark=stage_mark,
+            json_path=("stages", definition_name),
+            template_path=json_path,
+            member=member,
+        )
+        self.pipeline.stages[address] = stage
+
+    def _resolve(
+        self,
+        value: Any,
+        context: Context,
+        key: str | None,
+        node: yaml.Node | None,
+        fallback: Mark,
+    ) -> Any:
+        """`value` with templates filled in; _FAILED after reporting when DVC would fail."""
+
+        def walk(item: Any, item_node: yaml.Node | None) -> Any:
+            if isinstance(item, str):
+                try:
+                    return context.resolve_text(item, key, self.config)
+                except InterpolationError as exc:
+                    self._report(exc, item, _mark(item_node, fallback))
+                    return _FAILED
+            if isinstance(item, list):
+                return [walk(v, _child(item_node, i)[1]) for i, v in enumerate(item)]
+            if isinstance(item, dict):
+                out: dict[Any, Any] = {}
+                for k, v in item.items():
+                    k_node, v_node = _child(item_node, k)
+                    new_key = walk(k, k_node) if isinstance(k, str) else k
+                    if new_key is _FAILED:
+                        continue
+                    if isinstance(new_key, (dict, list)):
+                        new_key = to_text(new_key)
+                    out[new_key] = walk(v, v_node)
+                return out
+            return item
+
+        return walk(value, node)
+
+    def _report(self, exc: InterpolationError, text: str, mark: Mark) -> None:
+        if exc.kind == "missing" and self.incomplete:
+            return  # the file-level failure already explains it
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        if exc.kind == "missing":
+            message = (
+                f"{exc.message} for '{shown}': no such key in the params.yaml beside "
+                "dvc.yaml or in vars; define it or fix the name"
+            )
+        elif exc.kind == "shell":
+            message = (
+                f"{exc.message}; escape it as '\\${{{exc.expression}}}' or write "
+                f"'${exc.expression.split(':')[0].split('-')[0]}' if the shell should expand it"
+            )
+        else:
+            message = exc.message
+        self.issue(exc.kind, mark, message)
+        self.fail(message)
+
+    def _deps(
+        self,
+        resolved: Any,
+        raw: Any,
+        node: yaml.Node | None,
+        wdir: str,
+        fallback: Mark,
+    ) -> list[Ref]:
+        if not isinstance(resolved, list):
+            return []
+        _, list_node = _child(node, "deps")
+        refs: list[Ref] = []
+        for index, item in enumerate(resolved):
+            if isinstance(item, (dict, list)) or item is None or item is _FAILED:
+                continue
+            text = item if isinstance(item, str) else to_text(item)
+            _, item_node = _child(list_node, index)
+            refs.append(Ref(join_path(wdir, text), text, self.dvcfile, _mark(item_node, fallback)))
+        return refs
+
+    def _outs(
+        self,
+        kind: str,
+        resolved: Any,
+        raw: Any,
+        node: yaml.Node | None,
+        wdir: str,
+        fallback: Mark,
+    ) -> list[Out]:
+        if not isinstance(resolved, list):
+            return []
+        _, list_node = _child(node, kind)
+        found: list[Out] = []
+        for index, item in enumerate(resolved):
+            _, item_node = _child(list_node, index)
+            mark = _mark(item_node, fallback)
+            if isinstance(item, dict):
+                raw_item = raw[index] if isinstance(raw, list) and index < len(raw) else {}
+                raw_keys = list(raw_item) if isinstance(raw_item, dict) else []
+                for position, (path, flags) in enumerate(item.items()):
+                    raw_key = raw_keys[position] if position < len(raw_keys) else path
+                    key_node, _ = _child(item_node, raw_key)
+                    flags = flags if isinstance(flags, dict) else {}
+                    text = path if isinstance(path, str) else to_text(path)
+                    found.append(
+                        Out(
+                            join_path(wdir, text),
+                            text,
+                            self.dvcfile,
+                            _mark(key_node, mark),
+                            kind=kind,
+                            cache=flags.get("cache", True) is not False,
+                            persist=flags.get("persist", False) is True,
+                        )
+                    )
+            elif item is not None and item is not _FAILED and not isinstance(item, list):
+                text = item if isinstance(item, str) else to_text(item)
+                found.append(Out(join_path(wdir, text), text, self.dvcfile, mark, kind=kind))
+        return found
+
+    def _params(
+        self, resolved: Any, node: yaml.Node | None, wdir: str, fallback: Mark
+    ) -> list[ParamRef]:
+        if not isinstance(resolved, list):
+            return []
+        _, list_node = _child(node, "params")
+        default = join_path(wdir, DEFAULT_PARAMS)
+        found: list[ParamRef] = []
+        for index, item in enumerate(resolved):
+            _, item_node = _child(list_node, index)
+            mark = _mark(item_node, fallback)
+            if isinstance(item, str):
+                found.append(ParamRef(default, item, self.dvcfile, mark))
+            elif isinstance(item, dict):
+                for file, keys in item.items():
+                    key_node, keys_node = _child(item_node, file)
+                    rel = join_path(wdir, to_text(file))
+                    file_mark = _mark(key_node, mark)
+                    if keys is None or keys == []:
+                        found.append(ParamRef(rel, None, self.dvcfile, file_mark))
+                    elif isinstance(keys, list):
+                        for position, key in enumerate(keys):
+                            _, one = _child(keys_node, position)
+                            found.append(
+                                ParamRef(rel, to_text(key), self.dvcfile, _mark(one, file_mark))
+                            )
+                    else:
+                        self.issue(
+                            "params-not-list",
+                            _mark(keys_node, file_mark),
+                            f"params of '{to_text(file)}' must be a list of keys, not "
+                            f"'{to_text(keys)}': DVC crashes loading the stage; write "
+                            f"[{to_text(keys)}]",
+                        )
+                        self.fail(f"params of '{to_text(file)}' is not a list")
+        return found
+
+
+class _Failed:
+    """A value DVC could not resolve (already reported)."""
+
+    def __repr__(self) -> str:
+        return "<unresolved>"
+
+
+_FAILED: Any = _Failed()
+
+
+def _strings(value: Any, node: yaml.Node | None) -> Iterator[tuple[str, yaml.Node | None]]:
+    """Every string in `value` (keys included), beside its node."""
+    if isinstance(value, str):
+        yield value, node
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, _child(node, index)[1])
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            key_node, item_node = _child(node, key)
+            if isinstance(key, str):
+                yield key, key_node
+            yield from _strings(item, item_node)
+
+
+__all__ = [
+    "Issue",
+    "Out",
+    "ParamRef",
+    "Pipeline",
+    "Ref",
+    "Stage",
+    "VarsEntry",
+    "build_pipeline",
+    "join_path",
+    "stage_address",
+]
