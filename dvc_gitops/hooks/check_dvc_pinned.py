@@ -1,0 +1,634 @@
+"""check-dvc-pinned: DVC and its remote plugins pinned with ==, the same everywhere.
+
+Teammates on different DVC versions write different `dvc.lock` files and get different
+verdicts from `dvc status`. This hook reads every dependency file (see
+`dependency_files.py`), the remotes in `.dvc/config`, external URLs in dvc.yaml, and the
+version installed in the project's interpreter (from its package metadata, never by
+importing dvc), and reports where they disagree.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import click
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion
+
+from ..config import ConfigError
+from ..dependency_files import (
+    LOCK_NAMES,
+    Declarations,
+    Pin,
+    dependency_files,
+    ini_values,
+    read_declarations,
+)
+from ..findings import Finding, Rule
+from ..project import FileProblem, Project
+from ..runner import Check, CheckContext, hook_main
+from ..yamldoc import Mark, YamlProblem
+
+NOT_DECLARED = Rule(
+    "DG501",
+    "dvc-not-declared",
+    "warning",
+    "The project uses DVC (a dvc.yaml or .dvc/ exists) but no dependency file declares dvc.",
+    why="A teammate or CI job setting up from the dependency files gets whatever DVC "
+    "happens to be installed, or none; different DVC versions write different dvc.lock "
+    "files and disagree about what is stale.",
+    fix="Add `dvc==X.Y.Z` (the version you use) to requirements.txt or pyproject.toml.",
+)
+NOT_PINNED = Rule(
+    "DG502",
+    "dvc-not-pinned",
+    "warning",
+    "dvc (or a DVC remote plugin) is declared without an exact `==` version.",
+    why="A range like `dvc>=3` installs a different DVC on every new machine; exactly "
+    "one version keeps dvc.lock, hashes and `dvc status` verdicts identical. A range is "
+    "accepted when a lock beside it (uv.lock, poetry.lock, Pipfile.lock, a pip-compiled "
+    ".txt, a -c constraints file) pins the version.",
+    fix='Write `dvc==X.Y.Z` (Poetry: `dvc = "X.Y.Z"`); `--fix` pins requirements files '
+    "and pyproject.toml entries to the installed version.",
+)
+CONFLICTING_PINS = Rule(
+    "DG503",
+    "conflicting-pins",
+    "warning",
+    "Two dependency files pin dvc (or a plugin) to different versions.",
+    why="Which version a teammate gets depends on which file they installed from.",
+    fix="Pin the same version in every file, or keep the pin in one file and include it.",
+)
+LOCK_DISAGREES = Rule(
+    "DG504",
+    "lock-disagrees",
+    "warning",
+    "A lock file locks a different dvc version than the dependency files ask for.",
+    why="`uv sync`, `poetry install` or `pipenv sync` install the locked version, not "
+    "the pinned one: the pin says one thing and every environment runs another.",
+    fix="Regenerate the lock (`uv lock`, `poetry lock`, `pipenv lock`, `pip-compile`).",
+)
+INSTALLED_DIFFERS = Rule(
+    "DG505",
+    "installed-differs",
+    "warning",
+    "The project's interpreter has a different dvc (or plugin) installed than the pin.",
+    why="Commands run here write a dvc.lock that teammates on the pinned version will see "
+    "as changed, and verdicts checked here do not hold for them.",
+    fix="Install the pinned version (`pip install dvc==X.Y.Z`) or update the pin.",
+)
+PLUGIN_MISSING = Rule(
+    "DG506",
+    "remote-plugin-missing",
+    "error",
+    "A DVC remote or external dep/out needs a plugin (dvc-s3, dvc-gs, ...) nobody declares.",
+    why="DVC ships only local and HTTP support; for s3://, gs://, azure://, ssh:// and "
+    "the others it fails with \"s3 is supported, but requires 'dvc-s3' to be installed\" "
+    "on every fresh environment.",
+    fix="Declare the plugin pinned (`dvc-s3==X.Y.Z`), or the extra on dvc itself "
+    "(`dvc[s3]==X.Y.Z`).",
+)
+UNREADABLE_DEPENDENCIES = Rule(
+    "DG507",
+    "unreadable-dependency-file",
+    "warning",
+    "A dependency file (or a line of it) cannot be read: invalid TOML, a bad requirement, "
+    "a missing or cyclic include.",
+    why="pip, uv or Poetry refuse the same file, and whatever pins it holds go unchecked.",
+    fix="Fix the line at the position given.",
+)
+
+# URL scheme -> (plugin package, the dvc extra that installs it), after dvc_objects'
+# registry in DVC 3. http and https need nothing: dvc depends on dvc-http itself.
+PLUGINS: dict[str, tuple[str, str]] = {
+    "s3": ("dvc-s3", "s3"),
+    "gs": ("dvc-gs", "gs"),
+    "azure": ("dvc-azure", "azure"),
+    "ssh": ("dvc-ssh", "ssh"),
+    "hdfs": ("dvc-hdfs", "hdfs"),
+    "webhdfs": ("dvc-webhdfs", "webhdfs"),
+    "oss": ("dvc-oss", "oss"),
+    "gdrive": ("dvc-gdrive", "gdrive"),
+    "webdav": ("dvc-webdav", "webdav"),
+    "webdavs": ("dvc-webdav", "webdav"),
+}
+TRACKED = frozenset({"dvc", *(package for package, _extra in PLUGINS.values())})
+# Extras of dvc that pull in every plugin, or one under another name.
+ALL_EXTRAS = {"all", "dev"}
+EXTRA_ALIASES = {"ssh-gssapi": "ssh"}
+
+CACHE_KEY = "check-dvc-pinned"
+SETTINGS = {"python": str, "installed": bool}
+_METADATA_SCRIPT = (
+    "import importlib.metadata as m, json, sys\n"
+    "def v(n):\n"
+    "    try:\n"
+    "        return m.version(n)\n"
+    "    except m.PackageNotFoundError:\n"
+    "        return None\n"
+    "print(json.dumps({n: v(n) for n in sys.argv[1:]}))\n"
+)
+
+
+def find_pins(project: Project) -> list[Pin]:
+    """Every declaration and lock entry of dvc and dvc-* packages, in file order."""
+    return list(_declarations(project).pins)
+
+
+def _declarations(project: Project) -> Declarations:
+    cache = project.cache(CACHE_KEY)
+    if "declarations" not in cache:
+        cache["declarations"] = read_declarations(
+            project, lambda name: name == "dvc" or name.startswith("dvc-")
+        )
+    found: Declarations = cache["declarations"]
+    return found
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python a project runs DVC with, and how it was found (for messages)."""
+
+    python: str
+    source: str  # "--python", ".venv", "$VIRTUAL_ENV", "the interpreter running dvc-gitops"
+
+
+def project_interpreter(project: Project, python: str | None = None) -> Interpreter:
+    """`python` (option or config), else $VIRTUAL_ENV, else `.venv/`, else our own.
+
+    pre-commit sets VIRTUAL_ENV to the hook's own environment, so a VIRTUAL_ENV that is
+    this very interpreter's environment says nothing about the project and is skipped.
+    """
+    if python is None:
+        python = project.config.section("pinned", SETTINGS).get("python")
+    if python:
+        path = Path(python).expanduser()
+        path = path if path.is_absolute() else project.root / path
+        if not path.exists():
+            raise ConfigError(f"--python: '{python}' does not exist")
+        return Interpreter(str(path), "--python")
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv and Path(venv).resolve() != Path(sys.prefix).resolve():
+        found = _venv_python(Path(venv))
+        if found:
+            return Interpreter(found, "$VIRTUAL_ENV")
+    found = _venv_python(project.root / ".venv")
+    if found:
+        return Interpreter(found, ".venv")
+    return Interpreter(sys.executable, "the interpreter running dvc-gitops")
+
+
+def _venv_python(venv: Path) -> str | None:
+    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
+def installed_versions(
+    project: Project, packages: Sequence[str], python: str | None = None
+) -> dict[str, str | None]:
+    """Installed versions of `packages` in the project's interpreter (None: not there).
+
+    Read from package metadata: dvc itself is never imported. Cached per interpreter.
+    """
+    interpreter = project_interpreter(project, python)
+    cache = project.cache(CACHE_KEY).setdefault("installed", {})
+    missing = [p for p in packages if (interpreter.python, p) not in cache]
+    if missing:
+        for package, version in _read_metadata(interpreter.python, missing).items():
+            cache[(interpreter.python, package)] = version
+    return {p: cache[(interpreter.python, p)] for p in packages}
+
+
+def installed_version(
+    project: Project, package: str = "dvc", python: str | None = None
+) -> str | None:
+    """The version of `package` installed in the project's interpreter, or None."""
+    return installed_versions(project, [package], python)[package]
+
+
+def _read_metadata(python: str, packages: Sequence[str]) -> dict[str, str | None]:
+    if Path(python).resolve() == Path(sys.executable).resolve():
+        import importlib.metadata
+
+        result: dict[str, str | None] = {}
+        for package in packages:
+            try:
+                result[package] = importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                result[package] = None
+        return result
+    try:
+        done = subprocess.run(
+            [python, "-c", _METADATA_SCRIPT, *packages],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        parsed = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        parsed = {}
+    return {p: parsed.get(p) if isinstance(parsed, dict) else None for p in packages}
+
+
+# -- what the project's DVC needs -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    """A plugin some remote or external URL needs, and where that need was written."""
+
+    package: str
+    extra: str
+    path: str
+    mark: Mark
+    what: str  # "remote 'storage' (s3://...)", "stage 'train' dep s3://..."
+
+
+def plugin_needs(project: Project) -> list[Need]:
+    """Plugins the remotes in .dvc/config and the URLs in dvc.yaml files need."""
+    needs = list(_remote_needs(project))
+    for dvcfile in project.dvc_yaml_files:
+        needs.extend(_dvc_yaml_needs(project, dvcfile))
+    return needs
+
+
+def _remote_needs(project: Project) -> Iterator[Need]:
+    path = ".dvc/config"
+    if not project.exists(path):
+        return
+    try:
+        text = project.read_text(path)
+        configparser.ConfigParser(interpolation=None).read_string(text)
+    except (FileProblem, configparser.Error):
+        return  # check-dvc-config reports a config DVC cannot read
+    urls: dict[str, tuple[str, Mark]] = {}
+    for section, key, line, offset, value in ini_values(text):
+        name = _remote_name(section)
+        if name is not None and key == "url":
+            column = offset - text.rfind("\n", 0, offset)
+            urls[name] = (value.strip(), Mark(line, column))
+    for name, (url, mark) in urls.items():
+        scheme = urlparse(url).scheme
+        seen = {name}
+        while scheme == "remote":  # remote://other/path: the other remote's scheme
+            other = urlparse(url).netloc
+            if other in seen or other not in urls:
+                break
+            seen.add(other)
+            url = urls[other][0]
+            scheme = urlparse(url).scheme
+        if scheme in PLUGINS:
+            package, extra = PLUGINS[scheme]
+            yield Need(package, extra, path, mark, f"remote '{name}' ({url})")
+
+
+def _remote_name(section: str) -> str | None:
+    inner = section.strip().strip("'").strip()
+    if inner.startswith("remote ") and inner.endswith('"'):
+        return inner[len("remote ") :].strip().strip('"')
+    return None
+
+
+def _dvc_yaml_needs(project: Project, dvcfile: str) -> Iterator[Need]:
+    try:
+        doc = project.yaml(dvcfile)
+    except (YamlProblem, FileProblem):
+        return  # check-dvc-yaml reports it
+    stages = doc.data.get("stages") if isinstance(doc.data, dict) else None
+    for stage_name, stage in (stages or {}).items() if isinstance(stages, dict) else ():
+        if not isinstance(stage, dict):
+            continue
+        body, prefix = (stage["do"], ("do",)) if isinstance(stage.get("do"), dict) else (stage, ())
+        for section in ("deps", "outs", "metrics", "plots"):
+            entries = body.get(section)
+            for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                url, keyed = (entry, False) if isinstance(entry, str) else (None, True)
+                if isinstance(entry, dict) and len(entry) == 1:
+                    url = str(next(iter(entry)))
+                if not isinstance(url, str):
+                    continue
+                scheme = urlparse(url).scheme
+                if scheme not in PLUGINS:
+                    continue
+                json_path = ("stages", stage_name, *prefix, section, index)
+                mark = doc.key_mark((*json_path, url)) if keyed else doc.value_mark(json_path)
+                package, extra = PLUGINS[scheme]
+                what = f"stage '{stage_name}' {section.rstrip('s')} {url}"
+                yield Need(package, extra, dvcfile, mark, what)
+
+
+def dvc_is_used(project: Project) -> str | None:
+    """The file that shows the project uses DVC (`.dvc/` or a dvc.yaml), or None."""
+    if project.is_dvc_repo:
+        return ".dvc/config" if project.exists(".dvc/config") else ".dvc"
+    return project.dvc_yaml_files[0] if project.dvc_yaml_files else None
+
+
+# -- the check --------------------------------------------------------------------------
+
+
+class _Run:
+    """One run of the check: declarations, installed versions, findings, fixes."""
+
+    def __init__(self, context: CheckContext) -> None:
+        self.context = context
+        self.project = project = context.project
+        settings = project.config.section("pinned", SETTINGS)
+        option_installed = context.options.get("installed")
+        self.python: str | None = context.options.get("python") or settings.get("python")
+        use_installed = (
+            option_installed if option_installed is not None else settings.get("installed", True)
+        )
+        self.decl = _declarations(project)
+        self.pins = [p for p in self.decl.pins if p.package in TRACKED]
+        self.interpreter = project_interpreter(project, self.python) if use_installed else None
+        self.installed: dict[str, str | None] = {}
+        if self.interpreter is not None:
+            packages = sorted({"dvc", *(p.package for p in self.pins)})
+            self.installed = installed_versions(project, packages, self.interpreter.python)
+        self.edits: dict[str, list[tuple[Pin, str]]] = {}
+
+    def declared(self, package: str) -> list[Pin]:
+        return [p for p in self.pins if p.package == package and p.kind != "lock"]
+
+    def reference(self, package: str) -> Pin | None:
+        """The pin others are compared to: the first exact one, in file order."""
+        exact = [p for p in self.declared(package) if p.version]
+        locked = [p for p in self.pins if p.package == package and p.kind == "lock"]
+        return (exact or locked)[0] if exact or locked else None
+
+    def proposal(self, package: str) -> tuple[str | None, str]:
+        """A version to pin to, and where it comes from (for messages)."""
+        installed = self.installed.get(package)
+        if installed and self.interpreter is not None:
+            return installed, f"installed in {self.interpreter.source}"
+        ref = self.reference(package)
+        if ref is not None and ref.version:
+            return ref.version, f"pinned at {ref.place}"
+        return None, ""
+
+    def run(self) -> Iterator[Finding]:
+        for problem in self.decl.problems:
+            yield UNREADABLE_DEPENDENCIES.at(problem.path, problem.mark, problem.message)
+        yield from self.not_declared()
+        yield from self.not_pinned()
+        yield from self.conflicts()
+        yield from self.locks()
+        yield from self.installed_differs()
+        yield from self.plugins()
+        self.write_fixes()
+
+    def not_declared(self) -> Iterator[Finding]:
+        used = dvc_is_used(self.project)
+        if used is None or any(p.package == "dvc" for p in self.decl.pins):
+            return
+        version, source = self.proposal("dvc")
+        pin = f"dvc=={version}" if version else "dvc==X.Y.Z"
+        hint = f" ({source})" if version else ""
+        manifests = [
+            f for f in dependency_files(self.project) if f.rsplit("/", 1)[-1] not in LOCK_NAMES
+        ]
+        if manifests:
+            yield NOT_DECLARED.at(
+                manifests[0],
+                (1, 1),
+                f"the project uses DVC ({used}) but declares dvc in no dependency file: "
+                f"add {pin}{hint} here",
+            )
+        else:
+            yield NOT_DECLARED.at(
+                used,
+                (1, 1),
+                "the project uses DVC but has no dependency file declaring it: "
+                f"add a requirements.txt with {pin}{hint}",
+            )
+
+    def covered(self, pin: Pin) -> bool:
+        """Whether a lock (or constraint) governing this declaration pins the package."""
+        governing = set(self.decl.locks.get(pin.path, []))
+        for other in self.pins:
+            if other.package != pin.package or not other.version or other is pin:
+                continue
+            if other.path in governing or other.kind == "constraint":
+                return True
+        return False
+
+    def not_pinned(self) -> Iterator[Finding]:
+        for pin in self.pins:
+            if pin.kind == "lock" or pin.version or self.covered(pin):
+                continue
+            version, source = self.proposal(pin.package)
+            if self.context.fix and version and pin.edit is not None:
+                self.edits.setdefault(pin.path, []).append((pin, version))
+                continue
+            found = f"'{pin.text}'" + (f" in {pin.where}" if pin.where != pin.path else "")
+            exact = _exact_text(pin, version or "X.Y.Z")
+            advice = f"pin it exactly: {exact}" + (f" ({source})" if version else "")
+            why_not = ""
+            if self.context.fix and pin.edit is None and pin.no_edit:
+                why_not = f"; --fix left it: {pin.no_edit}"
+            elif self.context.fix and not version:
+                why_not = "; --fix left it: no installed version to pin to"
+            yield NOT_PINNED.at(
+                pin.path,
+                pin.mark,
+                f"{pin.package} is declared as {found}, not an exact pin: {advice}{why_not}",
+            )
+
+    def conflicts(self) -> Iterator[Finding]:
+        for package in sorted(TRACKED):
+            ref = self.reference(package)
+            if ref is None or ref.kind == "lock":
+                continue
+            for pin in self.declared(package):
+                if not pin.version or pin.version == ref.version or pin is ref:
+                    continue
+                if pin.marker and ref.marker and pin.marker != ref.marker:
+                    continue  # pins for different platforms or Pythons may differ
+                yield CONFLICTING_PINS.at(
+                    pin.path,
+                    pin.mark,
+                    f"{package} is pinned to {pin.version} here but to {ref.version} at "
+                    f"{ref.place}: pin one version everywhere",
+                )
+
+    def locks(self) -> Iterator[Finding]:
+        for manifest, lock_files in self.decl.locks.items():
+            for lock in lock_files:
+                yield from self.lock_against(manifest, lock)
+        governed = {lock for locks in self.decl.locks.values() for lock in locks}
+        for pin in self.pins:
+            if pin.kind != "lock" or pin.path in governed:
+                continue
+            ref = self.reference(pin.package)
+            if ref is not None and ref.kind != "lock" and ref.version != pin.version:
+                yield LOCK_DISAGREES.at(
+                    pin.path,
+                    pin.mark,
+                    f"{pin.path} locks {pin.package} {pin.version} but {ref.place} pins "
+                    f"{ref.version}: {_relock(pin.path)}",
+                )
+
+    def lock_against(self, manifest: str, lock: str) -> Iterator[Finding]:
+        for decl in [p for p in self.declared_in(manifest)]:
+            entries = [p for p in self.pins if p.path == lock and p.package == decl.package]
+            if not entries:
+                if lock.rsplit("/", 1)[-1] in LOCK_NAMES:
+                    yield LOCK_DISAGREES.at(
+                        lock,
+                        (1, 1),
+                        f"{lock} has no entry for {decl.package}, declared at {decl.place}: "
+                        f"{_relock(lock)}",
+                    )
+                continue
+            for entry in entries:
+                if entry.version is None or _satisfies(entry.version, decl):
+                    continue
+                yield LOCK_DISAGREES.at(
+                    entry.path,
+                    entry.mark,
+                    f"{entry.path} pins {decl.package} {entry.version} but {decl.place} asks "
+                    f"for '{decl.specifier}': {_relock(lock)}",
+                )
+
+    def declared_in(self, path: str) -> list[Pin]:
+        return [p for p in self.pins if p.path == path and p.kind != "lock"]
+
+    def installed_differs(self) -> Iterator[Finding]:
+        if self.interpreter is None or not self.installed.get("dvc"):
+            return  # no DVC in that interpreter: not the environment DVC runs in
+        where = self.interpreter.source
+        for package in sorted(TRACKED):
+            ref = self.reference(package)
+            if ref is None or not ref.version:
+                continue
+            have = self.installed.get(package)
+            if have == ref.version:
+                continue
+            state = f"{package} {have} is installed" if have else f"{package} is not installed"
+            yield INSTALLED_DIFFERS.at(
+                ref.path,
+                ref.mark,
+                f"{state} in {where} ({self.interpreter.python}) but pinned to {ref.version} "
+                f"here: run `pip install {package}=={ref.version}` there, or pin the installed "
+                "version",
+            )
+
+    def plugins(self) -> Iterator[Finding]:
+        if dvc_is_used(self.project) is None:
+            return
+        reported: set[tuple[str, str]] = set()
+        for need in plugin_needs(self.project):
+            if (need.path, need.package) in reported or self.provides(need):
+                continue
+            reported.add((need.path, need.package))
+            installed = self.installed_plugin(need.package)
+            version = f"=={installed}" if installed else "==X.Y.Z"
+            yield PLUGIN_MISSING.at(
+                need.path,
+                need.mark,
+                f"{need.what} needs {need.package}, which no dependency file declares: "
+                f"add {need.package}{version} (or dvc[{need.extra}]) or DVC fails with "
+                f"\"requires '{need.package}' to be installed\"",
+            )
+
+    def provides(self, need: Need) -> bool:
+        for pin in self.pins:
+            if pin.kind == "lock":
+                continue
+            if pin.package == need.package:
+                return True
+            extras = {EXTRA_ALIASES.get(e, e) for e in pin.extras}
+            if pin.package == "dvc" and (need.extra in extras or extras & ALL_EXTRAS):
+                return True
+        return False
+
+    def installed_plugin(self, package: str) -> str | None:
+        if self.interpreter is None:
+            return None
+        return installed_version(self.project, package, self.interpreter.python)
+
+    def write_fixes(self) -> None:
+        for path, edits in self.edits.items():
+            raw = self.project.read_bytes(path)
+            bom = raw.startswith(b"\xef\xbb\xbf")
+            text = raw.decode("utf-8-sig")
+            for pin, version in sorted(edits, key=lambda e: -e[0].edit.start):  # type: ignore[union-attr]
+                assert pin.edit is not None
+                text = pin.edit.apply(text, version)
+            self.project.path(path).write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+            self.context.fixed.append(path)
+
+
+def _exact_text(pin: Pin, version: str) -> str:
+    """How an exact pin of `pin.package` is written in `pin`'s file format."""
+    if pin.where.startswith("[tool.poetry"):
+        return f'{pin.package} = "{version}"'
+    if pin.where.endswith("(conda)"):
+        return f"{pin.package}={version}"
+    return f"{pin.package}=={version}"
+
+
+def _satisfies(version: str, decl: Pin) -> bool:
+    if decl.specifier is None:
+        return True  # Poetry's ^/~: the lock tool checked it when it locked
+    try:
+        return SpecifierSet(decl.specifier).contains(version, prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        return True
+
+
+def _relock(lock: str) -> str:
+    name = lock.rsplit("/", 1)[-1]
+    command = {
+        "uv.lock": "uv lock",
+        "poetry.lock": "poetry lock",
+        "Pipfile.lock": "pipenv lock",
+    }.get(name, "pip-compile")
+    return f"regenerate it (`{command}`)"
+
+
+def check(context: CheckContext) -> Iterator[Finding]:
+    yield from _Run(context).run()
+
+
+def _options() -> list[Any]:
+    return [
+        click.option(
+            "--python",
+            "python",
+            type=str,
+            default=None,
+            help="The project's Python interpreter (default: $VIRTUAL_ENV, .venv/, this one).",
+        ),
+        click.option(
+            "--installed/--no-installed",
+            "installed",
+            default=None,
+            help="Compare the pins with the version installed in the project's interpreter.",
+        ),
+    ]
+
+
+CHECK = Check("check-dvc-pinned", check, codes=("DG5",), can_fix=True)
+main = hook_main(
+    CHECK,
+    help="Check DVC and its remote plugins are pinned with ==, the same everywhere, in "
+    "every lock, and installed.",
+    extra_options=_options(),
+)
+
+if __name__ == "__main__":
+    raise SystemExit(main())
