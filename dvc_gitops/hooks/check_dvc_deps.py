@@ -1,0 +1,354 @@
+"""check-dvc-deps: scripts a stage's cmd runs that its deps do not list, and --fix for them.
+
+DVC decides whether a stage is stale from its `deps` (and params, outs) alone. A stage
+that runs `python src/train.py` without `src/train.py` among its deps is never re-run
+when the script changes: the model it produced silently goes stale. The commands come
+resolved from the pipeline model (vars, `${}`, foreach and matrix already applied).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from ..cmd_scripts import Script, is_parsable, scripts_in
+from ..findings import Finding, Rule
+from ..project import FileProblem, Project
+from ..runner import Check, CheckContext, hook_main
+from ..yamldoc import JsonPath, Mark, YamlDoc, YamlProblem, load
+
+if TYPE_CHECKING:
+    from ..model import Stage
+
+SCRIPT_NOT_IN_DEPS = Rule(
+    "DG201",
+    "script-not-in-deps",
+    "warning",
+    "A script, module or notebook a stage's `cmd` runs is not covered by its `deps`.",
+    why="DVC re-runs a stage only when one of its deps, params or outs changed. It runs "
+    "the script but never looks at it: after the script changes, `dvc status` says the "
+    "stage is up to date and `dvc repro` skips it, so the outputs in the cache and the "
+    "remote keep coming from the old code.",
+    fix="Add the script (or a folder that holds it) to the stage's `deps`, as the message "
+    "says; `check-dvc-deps --fix` adds it for you. For a `foreach` or `matrix` stage the "
+    "fix goes into the shared template when every member runs the same script; when the "
+    "script differs per member, write the dep with `${item}` (or the matrix key) yourself.",
+)
+UNPARSABLE_CMD = Rule(
+    "DG202",
+    "unparsable-cmd",
+    "notice",
+    "A stage's `cmd` cannot be split into shell words, so its scripts were not checked.",
+    why="An unbalanced quote makes the shell refuse the command when `dvc repro` runs it; "
+    "until then nothing can tell which scripts the stage runs.",
+    fix="Balance the quotes in the command. A YAML block scalar (`cmd: >-`) saves quoting "
+    "the whole command for YAML.",
+)
+
+# Keys of a stage whose block lists show how the file indents lists.
+_LIST_KEYS = ("outs", "metrics", "plots", "params")
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+_ITEM_PREFIX = re.compile(r"[ \t]*-[ \t]+")
+_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./@+~-]*")
+# Plain words YAML would type as something other than a string.
+_NOT_A_STRING = re.compile(r"(?i)(null|~|true|false|yes|no|on|off|[-+.\d_eE]+|\.inf|\.nan)")
+
+
+@dataclass
+class _Missing:
+    """A dep line missing from one or more stages of one definition."""
+
+    dep: str  # as it goes in the YAML: relative to the stage's wdir
+    script: Script
+    mark: Mark  # the cmd (or cmd list item) that runs it
+    stages: list[str] = field(default_factory=list)
+
+
+def check(context: CheckContext) -> Iterator[Finding]:
+    project = context.project
+    wanted = None if context.files is None else set(context.selected("dvc.yaml"))
+    definitions: dict[tuple[str, str], list[Stage]] = {}
+    for stage in project.pipeline.stages.values():
+        if wanted is None or stage.dvcfile in wanted:
+            definitions.setdefault((stage.dvcfile, stage.definition), []).append(stage)
+
+    reports: list[tuple[str, JsonPath, _Missing, bool]] = []
+    for (dvcfile, _definition), stages in definitions.items():
+        try:
+            doc = project.yaml(dvcfile)
+        except (YamlProblem, FileProblem):
+            continue  # check-dvc-yaml reports the file
+        template = stages[0].template_path or stages[0].json_path
+        yield from _unparsable(doc, template, stages)
+        members = [s.name for s in stages]
+        for item in _missing(project, doc, template, stages):
+            reports.append((dvcfile, template, item, item.stages == members))
+
+    fixed: set[tuple[str, JsonPath, str]] = set()
+    if context.fix:
+        fixed = _fix(project, [(f, t, m.dep) for f, t, m, fixable in reports if fixable])
+        context.fixed.extend(sorted({f for f, _, _ in fixed}))
+    for dvcfile, template, item, fixable in reports:
+        if (dvcfile, template, item.dep) not in fixed:
+            yield SCRIPT_NOT_IN_DEPS.at(dvcfile, item.mark, _message(template, item, fixable))
+
+
+def _cmd_mark(doc: YamlDoc, template: JsonPath, index: int, stage: Stage) -> Mark:
+    """The position of the `index`-th command: the list item when `cmd` is a list."""
+    if isinstance(doc.node((*template, "cmd")), yaml.SequenceNode):
+        return doc.value_mark((*template, "cmd", index))
+    return stage.cmd_mark
+
+
+def _unparsable(doc: YamlDoc, template: JsonPath, stages: list[Stage]) -> Iterator[Finding]:
+    for stage in stages:
+        for n, cmd in enumerate(stage.cmds):
+            if not is_parsable(cmd):
+                yield UNPARSABLE_CMD.at(
+                    doc.path,
+                    _cmd_mark(doc, template, n, stage),
+                    f"stage '{stage.name}': the command has an unbalanced quote, so the "
+                    "shell will refuse it and its scripts were not checked; balance the quotes",
+                )
+
+
+def _missing(
+    project: Project, doc: YamlDoc, template: JsonPath, stages: list[Stage]
+) -> list[_Missing]:
+    """The dep lines each stage of a definition lacks, merged across its members."""
+    found: dict[str, _Missing] = {}
+    for stage in stages:
+        if stage.frozen:
+            continue  # DVC never re-runs a frozen stage: a missing dep changes nothing
+        deps = [d.path for d in stage.deps]
+        outs = [o.path for o in stage.outs]
+        for n, cmd in enumerate(stage.cmds):
+            for script in scripts_in(cmd, stage.wdir, project):
+                if _covered(script, deps) or _under(script.path, outs):
+                    continue
+                dep = posixpath.relpath(script.path, stage.wdir)
+                item = found.setdefault(
+                    dep, _Missing(dep, script, _cmd_mark(doc, template, n, stage))
+                )
+                if stage.name not in item.stages:
+                    item.stages.append(stage.name)
+    return list(found.values())
+
+
+def _under(path: str, folders: Sequence[str]) -> bool:
+    return any(f in (".", path) or path.startswith(f + "/") for f in folders)
+
+
+def _covered(script: Script, deps: Sequence[str]) -> bool:
+    """A dep on the file, on a folder above it, or (for `-m pkg`) on pkg/__main__.py."""
+    if _under(script.path, deps):
+        return True
+    return script.kind == "module" and f"{script.path}/__main__.py" in deps
+
+
+def _message(template: JsonPath, item: _Missing, fixable: bool) -> str:
+    script, stages = item.script, item.stages
+    if script.kind == "module":
+        what = f"module {script.token} ({script.path})"
+    elif script.kind == "argument":
+        what = f"{script.path} (named in the command)"
+    else:
+        what = script.path
+    in_do = template[-1] == "do"
+    if len(stages) == 1:
+        who, their = f"stage '{stages[0]}' runs", "its"
+    elif fixable:
+        definition = template[1]
+        who, their = f"every member of '{definition}' ({', '.join(stages)}) runs", "their"
+    else:
+        who, their = "stages " + ", ".join(f"'{s}'" for s in stages) + " run", "their"
+    if fixable:
+        where = "the deps under 'do'" if in_do else f"{their} deps"
+    else:
+        where = (
+            f"{their} deps (in the template, with ${{item}} or ${{key}} where the path "
+            "differs by member; --fix leaves it)"
+        )
+    return (
+        f"{who} {what} but {their} deps do not cover it: DVC will not re-run "
+        f"{'the stage' if their == 'its' else 'them'} when it changes; "
+        f'add "- {item.dep}" to {where}'
+    )
+
+
+# --- the fixer: minimal text edits, verified by parsing the result ---------------------
+
+
+def _fix(
+    project: Project, wanted: list[tuple[str, JsonPath, str]]
+) -> set[tuple[str, JsonPath, str]]:
+    """Add each dep to its file; returns what was written (a file is all or nothing)."""
+    by_file: dict[str, dict[JsonPath, list[str]]] = {}
+    for dvcfile, template, dep in wanted:
+        deps = by_file.setdefault(dvcfile, {}).setdefault(template, [])
+        if dep not in deps:
+            deps.append(dep)
+    done: set[tuple[str, JsonPath, str]] = set()
+    for dvcfile, templates in by_file.items():
+        doc = project.yaml(dvcfile)
+        for template, deps in templates.items():
+            text = add_deps(doc, template, deps)
+            if text is None:
+                break
+            doc = load(text, dvcfile)
+        else:
+            raw = project.read_bytes(dvcfile)
+            bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
+            project.path(dvcfile).write_bytes((bom + doc.text).encode("utf-8"))
+            done |= {(dvcfile, t, d) for t, deps in templates.items() for d in deps}
+    return done
+
+
+def add_deps(doc: YamlDoc, mapping: JsonPath, deps: Sequence[str]) -> str | None:
+    """`doc.text` with `deps` appended to the `deps` of the stage at `mapping`.
+
+    Only new lines (or, in a flow list, new items) are inserted; every other byte stays.
+    None when no edit both parses and yields exactly the wanted data.
+    """
+    node = doc.node(mapping)
+    if not isinstance(node, yaml.MappingNode) or node.flow_style or not deps:
+        return None
+    keys: dict[str, tuple[yaml.Node, yaml.Node]] = {
+        str(k.value): (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)
+    }
+    lines = _lines(doc.text)
+    newline = _LINE_BREAK.search(doc.text)
+    nl = newline.group() if newline else "\n"
+    expected = copy.deepcopy(doc.data)
+    target: Any = expected
+    for step in mapping:
+        target = target[step]
+    candidates: list[str] = []
+    if "deps" in keys:
+        value = keys["deps"][1]
+        if not isinstance(value, yaml.SequenceNode) or not isinstance(target["deps"], list):
+            return None
+        target["deps"] = [*target["deps"], *deps]
+        style = _style(value)
+        if value.flow_style:
+            items = ", ".join(_scalar(d, style) for d in deps)
+            if value.value:
+                end = value.value[-1].end_mark
+                candidates.append(_insert_at(lines, end.line, end.column, ", " + items))
+            else:
+                end = value.end_mark  # just after the `]`
+                candidates.append(_insert_at(lines, end.line, end.column - 1, items))
+        else:
+            first = value.value[0].start_mark
+            prefix = lines[first.line][: first.column]
+            if not _ITEM_PREFIX.fullmatch(prefix):
+                return None
+            new = "".join(prefix + _scalar(d, style) + nl for d in deps)
+            for line in _lines_after(lines, value.value[-1]):
+                candidates.append(_insert_lines(lines, line, new, nl))
+    else:
+        if "cmd" not in keys:
+            return None
+        key, value = keys["cmd"]
+        start = key.start_mark
+        if lines[start.line][: start.column].strip():
+            return None  # `cmd` does not open its line: leave such a layout alone
+        indent = lines[start.line][: start.column]
+        item = indent + _list_indent(keys, lines)
+        new = indent + "deps:" + nl + "".join(item + _scalar(d, None) + nl for d in deps)
+        target["deps"] = list(deps)
+        for line in _lines_after(lines, value):
+            candidates.append(_insert_lines(lines, line, new, nl))
+    for text in candidates:
+        try:
+            if load(text, doc.path).data == expected:
+                return text
+        except YamlProblem:
+            continue
+    return None
+
+
+def _lines(text: str) -> list[str]:
+    """The text's lines with their line breaks, numbered as YAML marks number them."""
+    lines, start = [], 0
+    for found in _LINE_BREAK.finditer(text):
+        lines.append(text[start : found.end()])
+        start = found.end()
+    if start < len(text) or not lines:
+        lines.append(text[start:])
+    return lines
+
+
+def _lines_after(lines: list[str], node: yaml.Node) -> list[int]:
+    """Where new lines may go after `node`: right after its last text, then later."""
+    end = node.end_mark
+    if end.column > 0:
+        return [end.line + 1]
+    # A block scalar ends at the next token: step back over the blank lines it ate.
+    line = end.line
+    while line - 1 > node.start_mark.line and not lines[line - 1].strip():
+        line -= 1
+    return list(dict.fromkeys([line, end.line]))
+
+
+def _insert_lines(lines: list[str], at: int, new: str, nl: str) -> str:
+    before = "".join(lines[:at])
+    if before and not _LINE_BREAK.search(before[-2:]):
+        before += nl  # the file ended without a line break
+    return before + new + "".join(lines[at:])
+
+
+def _insert_at(lines: list[str], line: int, column: int, new: str) -> str:
+    offset = sum(len(x) for x in lines[:line]) + column
+    text = "".join(lines)
+    return text[:offset] + new + text[offset:]
+
+
+def _list_indent(keys: dict[str, tuple[yaml.Node, yaml.Node]], lines: list[str]) -> str:
+    """How a list item sits under its key in this stage ("  - " unless shown otherwise)."""
+    for name in _LIST_KEYS:
+        if name not in keys:
+            continue
+        key, value = keys[name]
+        if isinstance(value, yaml.SequenceNode) and not value.flow_style and value.value:
+            first = value.value[0].start_mark
+            prefix: str = lines[first.line][: first.column]
+            column: int = key.start_mark.column
+            if _ITEM_PREFIX.fullmatch(prefix) and len(prefix) >= column:
+                return prefix[column:]
+    return "  - "
+
+
+def _style(sequence: yaml.SequenceNode) -> str | None:
+    """The quote style of the list's first item, which new items copy."""
+    first = sequence.value[0] if sequence.value else None
+    if isinstance(first, yaml.ScalarNode) and first.style in ("'", '"'):
+        return str(first.style)
+    return None
+
+
+def _scalar(text: str, style: str | None) -> str:
+    """`text` as a YAML string in `style` (plain when that still reads as a string)."""
+    if style == "'":
+        return "'" + text.replace("'", "''") + "'"
+    plain = _PLAIN_SAFE.fullmatch(text) and not _NOT_A_STRING.fullmatch(text)
+    if style == '"' or not plain:
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+CHECK = Check("check-dvc-deps", check, codes=("DG20",), can_fix=True)
+main = hook_main(
+    CHECK,
+    help="Check that every script a stage's cmd runs is among its deps (--fix adds them).",
+)
+
+if __name__ == "__main__":
+    raise SystemExit(main())
