@@ -919,6 +919,9 @@ class _FileResolver:
             return []
         _, list_node = _child(node, kind)
         found: list[Out] = []
+        # DVC merges entries of one list that name the same path (the later flags win);
+        # only the same path under two keys (outs and metrics) is a duplicate to it.
+        by_path: dict[str, int] = {}
         for index, item in enumerate(resolved):
             _, item_node = _child(list_node, index)
             mark = _mark(item_node, fallback)
@@ -930,7 +933,9 @@ class _FileResolver:
                     key_node, _ = _child(item_node, raw_key)
                     flags = flags if isinstance(flags, dict) else {}
                     text = path if isinstance(path, str) else to_text(path)
-                    found.append(
+                    self._add_out(
+                        found,
+                        by_path,
                         Out(
                             join_path(wdir, text),
                             text,
@@ -939,12 +944,31 @@ class _FileResolver:
                             kind=kind,
                             cache=flags.get("cache", True) is not False,
                             persist=flags.get("persist", False) is True,
-                        )
+                        ),
                     )
             elif item is not None and item is not _FAILED and not isinstance(item, list):
                 text = item if isinstance(item, str) else to_text(item)
-                found.append(Out(join_path(wdir, text), text, self.dvcfile, mark, kind=kind))
+                out = Out(join_path(wdir, text), text, self.dvcfile, mark, kind=kind)
+                self._add_out(found, by_path, out)
         return found
+
+    @staticmethod
+    def _add_out(found: list[Out], by_path: dict[str, int], out: Out) -> None:
+        index = by_path.get(out.path)
+        if index is None:
+            by_path[out.path] = len(found)
+            found.append(out)
+        elif out.cache is not True or out.persist:  # flags given later win
+            first = found[index]
+            found[index] = Out(
+                first.path,
+                first.raw,
+                first.file,
+                first.mark,
+                kind=first.kind,
+                cache=out.cache,
+                persist=out.persist,
+            )
 
     def _params(
         self, resolved: Any, node: yaml.Node | None, wdir: str, fallback: Mark

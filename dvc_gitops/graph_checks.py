@@ -1,0 +1,501 @@
+"""Graph rules (DG210-DG239): what `dvc dag` and `dvc repro` refuse, found at commit time.
+
+DVC loads a pipeline whose stages share an output, nest outputs, or depend on
+themselves; it refuses them only when it builds the graph. Every finding points at the
+offending dep or out in its dvc.yaml. Run by check-dvc-yaml.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import posixpath
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from .findings import Finding, Rule
+from .model import Out, Pipeline, Ref, Stage
+from .project import SKIPPED_DIRS
+
+if TYPE_CHECKING:
+    from .project import Project
+    from .runner import CheckContext
+
+DUPLICATE_OUTPUT = Rule(
+    "DG210",
+    "duplicate-output",
+    "error",
+    "One output path is declared by two stages (or twice in one stage).",
+    why="`dvc dag`, `dvc repro` and `dvc status` stop with 'output ... is specified in "
+    "stages': DVC cannot tell which stage owns the file.",
+    fix="Keep the output in the one stage that writes it; if both write it, split the path "
+    "(`data/train.csv`, `data/test.csv`) or merge the stages.",
+)
+OVERLAPPING_OUTPUTS = Rule(
+    "DG211",
+    "overlapping-outputs",
+    "error",
+    "An output lies inside another output's directory.",
+    why="DVC tracks a directory output as one unit; a second output inside it would be "
+    "cached twice, so DVC refuses the pipeline ('The output paths ... overlap').",
+    fix="Declare the files individually, or track only the directory in one stage.",
+)
+CYCLE = Rule(
+    "DG212",
+    "cycle",
+    "error",
+    "Stages depend on each other in a circle.",
+    why="A pipeline is a DAG: DVC cannot order stages that wait on each other and refuses "
+    "every `dvc repro`.",
+    fix="Break the circle: one of the deps named is not really an input of its stage, or "
+    "its stage should write a different path.",
+)
+DEP_IS_OWN_OUTPUT = Rule(
+    "DG213",
+    "dep-is-own-output",
+    "error",
+    "A stage's dep is (inside) one of its own outputs.",
+    why="DVC removes outputs before running a stage, so the stage would read what it just "
+    "deleted; DVC refuses it as a cycle.",
+    fix="Write the result to a new path, or drop the dep: a stage that updates a file in "
+    "place can declare it `persist: true` as an output only.",
+)
+OUTPUT_IS_DVC_FILE = Rule(
+    "DG214",
+    "output-is-dvc-file",
+    "error",
+    "An output is a dvc.yaml or a .dvc file.",
+    why="DVC's own files describe the pipeline; DVC refuses to treat one as data.",
+    fix="Write the output under another name.",
+)
+DVC_YAML_INSIDE_OUTPUT = Rule(
+    "DG215",
+    "dvc-yaml-inside-output",
+    "error",
+    "A dvc.yaml with stages lies inside another stage's output directory.",
+    why="DVC deletes and restores outputs as a whole; it refuses a pipeline file that an "
+    "output would overwrite ('is within an output ... of another stage').",
+    fix="Move the dvc.yaml out of the output directory, or make the output a narrower path.",
+)
+MISSING_DEP = Rule(
+    "DG216",
+    "missing-dep",
+    "warning",
+    "A dep exists nowhere: not on disk, not an output of a stage, not tracked by git or a "
+    ".dvc file.",
+    why="`dvc repro` fails on the stage ('missing dependencies'), usually because of a typo "
+    "or a path written relative to the wrong folder (deps are relative to the stage's wdir).",
+    fix="Fix the path, add the stage that produces it, or `dvc add` the data.",
+)
+OUTPUT_TRACKED_BY_GIT = Rule(
+    "DG217",
+    "output-tracked-by-git",
+    "error",
+    "A cached output is also committed to git.",
+    why="`dvc repro` runs the command and then refuses to save the result ('output ... is "
+    "already tracked by SCM'); two tools would version the same file.",
+    fix="`git rm -r --cached PATH` and commit (DVC adds it to .gitignore), or mark the "
+    "output `cache: false` if git should keep it.",
+)
+STAGE_ORDER = Rule(
+    "DG218",
+    "stage-order",
+    "warning",
+    "A stage is declared before the stage that produces its dep.",
+    why="DVC orders stages by their deps, so it runs; but readers of dvc.yaml read top to "
+    "bottom, and a file in run order shows the pipeline at a glance.",
+    fix="Reorder the stages in dvc.yaml in the order given in the message.",
+)
+
+
+def check(context: CheckContext) -> Iterator[Finding]:
+    """Graph findings for the whole pipeline of the project."""
+    project = context.project
+    pipeline = project.pipeline
+    yield from _output_findings(pipeline)
+    yield from _dvc_yaml_inside_output(pipeline)
+    yield from _self_deps(pipeline)
+    yield from _cycles(pipeline)
+    yield from _missing_deps(project, pipeline)
+    yield from _git_tracked_outputs(project, pipeline)
+    yield from _stage_order(pipeline)
+
+
+def _where(out: Ref) -> str:
+    return f"{out.file}:{out.mark.line}"
+
+
+def _output_findings(pipeline: Pipeline) -> Iterator[Finding]:
+    """Duplicate, overlapping and dvc-file outputs (one pass, a dict of paths)."""
+    owner: dict[str, tuple[Stage, Out]] = {}
+    for stage in pipeline.stages.values():
+        for out in stage.outs:
+            if _is_dvc_file(out.path):
+                yield OUTPUT_IS_DVC_FILE.at(
+                    out.file,
+                    out.mark,
+                    f"output '{out.raw}' of stage '{stage.address}' is a DVC file: DVC "
+                    "refuses it; write the output under another name",
+                )
+                continue
+            first = owner.get(out.path)
+            if first is None:
+                owner[out.path] = (stage, out)
+                continue
+            other_stage, other = first
+            if other_stage.address == stage.address:
+                message = (
+                    f"output '{out.raw}' is declared twice in stage '{stage.address}' "
+                    f"(also {_where(other)}): DVC refuses it; keep one"
+                )
+            else:
+                message = (
+                    f"output '{out.raw}' is also declared by stage '{other_stage.address}' "
+                    f"({_where(other)}): DVC refuses two stages writing one path; keep it "
+                    "in the stage that writes it"
+                )
+            yield DUPLICATE_OUTPUT.at(out.file, out.mark, message)
+    # An output is inside another when one of its parent folders is an output too:
+    # one dict lookup per path component, never a pairwise comparison.
+    for path, (stage, out) in owner.items():
+        if "://" in path or path.startswith("/"):
+            continue
+        parent = path
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            found = owner.get(parent)
+            if found is not None:
+                outer_stage, outer = found
+                same = outer_stage.address == stage.address
+                yield OVERLAPPING_OUTPUTS.at(
+                    out.file,
+                    out.mark,
+                    f"output '{out.raw}' is inside output '{outer.raw}' of "
+                    f"{'the same stage' if same else f'stage {outer_stage.address!r}'} "
+                    f"({_where(outer)}): DVC refuses overlapping outputs; declare the "
+                    "files individually or keep only the directory",
+                )
+                break
+    dot = owner.get(".")
+    if dot is not None:
+        outer_stage, outer = dot
+        for path, (_, out) in owner.items():
+            if path != "." and not path.startswith(("../", "/")) and "://" not in path:
+                yield OVERLAPPING_OUTPUTS.at(
+                    out.file,
+                    out.mark,
+                    f"output '{out.raw}' is inside output '{outer.raw}' of stage "
+                    f"'{outer_stage.address}' ({_where(outer)}): DVC refuses overlapping "
+                    "outputs; declare the files individually",
+                )
+
+
+def _is_dvc_file(path: str) -> bool:
+    return path.endswith(".dvc") or posixpath.basename(path) == "dvc.yaml"
+
+
+def _dvc_yaml_inside_output(pipeline: Pipeline) -> Iterator[Finding]:
+    files_with_stages = sorted({s.dvcfile for s in pipeline.stages.values()})
+    reported: set[tuple[str, str]] = set()
+    owner: dict[str, tuple[Stage, Out]] = {}
+    for stage in pipeline.stages.values():
+        for out in stage.outs:
+            owner.setdefault(out.path, (stage, out))
+    for dvcfile in files_with_stages:
+        folder = posixpath.dirname(dvcfile)
+        probes = ["."]
+        while folder:
+            probes.append(folder)
+            folder = posixpath.dirname(folder)
+        for probe in probes:
+            found = owner.get(probe)
+            if found is None or (dvcfile, probe) in reported:
+                continue
+            reported.add((dvcfile, probe))
+            stage, out = found
+            yield DVC_YAML_INSIDE_OUTPUT.at(
+                out.file,
+                out.mark,
+                f"output '{out.raw}' of stage '{stage.address}' contains '{dvcfile}': DVC "
+                "refuses a pipeline file inside an output; move it or narrow the output",
+            )
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a == "." or b == "." or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def _self_deps(pipeline: Pipeline) -> Iterator[Finding]:
+    for stage in pipeline.stages.values():
+        for dep in stage.deps:
+            for out in stage.outs:
+                if _overlaps(dep.path, out.path):
+                    relation = (
+                        "is"
+                        if dep.path == out.path
+                        else "is inside"
+                        if dep.path.startswith(out.path + "/") or out.path == "."
+                        else "contains"
+                    )
+                    yield DEP_IS_OWN_OUTPUT.at(
+                        dep.file,
+                        dep.mark,
+                        f"dep '{dep.raw}' {relation} output '{out.raw}' of the same stage "
+                        f"'{stage.address}': DVC refuses the cycle; write the result to a "
+                        "new path",
+                    )
+                    break
+
+
+def _cycles(pipeline: Pipeline) -> Iterator[Finding]:
+    """One finding per cycle of two or more stages, at the dep that closes it."""
+    edges = pipeline.edges()
+    children: dict[str, list[str]] = {a: [] for a in pipeline.stages}
+    for up, down in edges:
+        children[up].append(down)
+    for component in _strongly_connected(list(pipeline.stages), children):
+        if len(component) < 2:
+            continue
+        members = set(component)
+        start = min(component, key=list(pipeline.stages).index)
+        cycle = _cycle_from(start, children, members)
+        # The dep of the first stage that reads the last stage's output closes the loop.
+        first, last = pipeline.stages[cycle[0]], pipeline.stages[cycle[-1]]
+        dep = next(
+            (d for d in first.deps if any(_overlaps(d.path, o.path) for o in last.outs)),
+            first.deps[0] if first.deps else None,
+        )
+        names = " -> ".join([*cycle, cycle[0]])
+        mark = dep.mark if dep else first.mark
+        yield CYCLE.at(
+            first.dvcfile,
+            mark,
+            f"stages form a cycle: {names}; DVC refuses it; remove the dep that is not a "
+            "real input",
+        )
+
+
+def _cycle_from(start: str, children: dict[str, list[str]], members: set[str]) -> list[str]:
+    """A shortest cycle through `start` inside its component (breadth-first)."""
+    parent: dict[str, str] = {}
+    queue = [start]
+    seen = {start}
+    while queue:
+        current = queue.pop(0)
+        for child in children[current]:
+            if child not in members:
+                continue
+            if child == start:
+                path = [current]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return list(reversed(path))
+            if child not in seen:
+                seen.add(child)
+                parent[child] = current
+                queue.append(child)
+    return [start]
+
+
+def _strongly_connected(nodes: list[str], children: dict[str, list[str]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (pipelines of thousands of stages)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, position = work.pop()
+            if position == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            recurse = False
+            for i in range(position, len(children[node])):
+                child = children[node][i]
+                if child not in index:
+                    work.append((node, i + 1))
+                    work.append((child, 0))
+                    recurse = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if recurse:
+                continue
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return found
+
+
+def _tracked_paths(project: Project) -> set[str]:
+    """Paths DVC tracks through .dvc files (their outs), repo-relative."""
+    tracked: set[str] = set()
+    for dvc_file in _dvc_files(project):
+        try:
+            data = project.yaml(dvc_file).data
+        except Exception:
+            continue
+        outs = data.get("outs") if isinstance(data, dict) else None
+        folder = posixpath.dirname(dvc_file) or "."
+        for out in outs if isinstance(outs, list) else []:
+            if isinstance(out, dict) and isinstance(out.get("path"), str):
+                tracked.add(posixpath.normpath(posixpath.join(folder, out["path"])))
+    return tracked
+
+
+def _dvc_files(project: Project) -> list[str]:
+    """Every `.dvc` file below the root (DVC's own folders and environments skipped)."""
+    found: list[str] = []
+    for folder, dirs, files in os.walk(project.root):
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
+        for name in files:
+            if name.endswith(".dvc"):
+                found.append(project.rel(os.path.join(folder, name)))
+    return found
+
+
+def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    tracked = _tracked_paths(project)
+    git_files = project.git_files or frozenset()
+    git_dirs: set[str] = set()
+    for path in git_files:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            if path in git_dirs:
+                break
+            git_dirs.add(path)
+    for stage in pipeline.stages.values():
+        for dep in stage.deps:
+            path = dep.path
+            if "://" in path or path == ".":
+                continue
+            if path in git_files or path in git_dirs or project.exists(path):
+                continue
+            if pipeline.producers_of(path):
+                continue
+            if _covered(path, tracked):
+                continue
+            yield MISSING_DEP.at(
+                dep.file,
+                dep.mark,
+                f"dep '{dep.raw}' of stage '{stage.address}' exists nowhere ('{path}' is "
+                "not on disk, not an output of any stage, not tracked by git or a .dvc "
+                "file); fix the path (relative to the stage's wdir) or add its producer",
+            )
+
+
+def _covered(path: str, tracked: set[str]) -> bool:
+    probe = path
+    while True:
+        if probe in tracked:
+            return True
+        if "/" not in probe:
+            return False
+        probe = probe.rsplit("/", 1)[0]
+
+
+def _git_tracked_outputs(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    git_files = project.git_files
+    if not git_files:
+        return
+    ordered = sorted(git_files)
+
+    for stage in pipeline.stages.values():
+        for out in stage.outs:
+            if not out.cache or "://" in out.path:
+                continue
+            hit = out.path if out.path in git_files else None
+            if hit is None:
+                prefix = out.path + "/"
+                i = bisect_left(ordered, prefix)
+                if i < len(ordered) and ordered[i].startswith(prefix):
+                    hit = ordered[i]
+            if hit is None:
+                continue
+            yield OUTPUT_TRACKED_BY_GIT.at(
+                out.file,
+                out.mark,
+                f"output '{out.raw}' of stage '{stage.address}' is committed to git "
+                f"('{hit}'): `dvc repro` will refuse to save it; run `git rm -r --cached "
+                f"{out.path}` or mark it `cache: false`",
+            )
+
+
+def _stage_order(pipeline: Pipeline) -> Iterator[Finding]:
+    """Within one dvc.yaml, deps produced by a stage declared further down."""
+    position = {
+        (dvcfile, name): i
+        for dvcfile, names in pipeline.definitions.items()
+        for i, name in enumerate(names)
+    }
+    late: dict[str, list[tuple[Stage, Ref, Stage]]] = {}
+    for stage in pipeline.stages.values():
+        mine = position.get((stage.dvcfile, stage.definition), -1)
+        for dep in stage.deps:
+            for address in pipeline.producers_of(dep.path):
+                producer = pipeline.stages[address]
+                if producer.dvcfile != stage.dvcfile or producer.definition == stage.definition:
+                    continue
+                if position.get((producer.dvcfile, producer.definition), -1) > mine:
+                    late.setdefault(stage.dvcfile, []).append((stage, dep, producer))
+                    break
+    for dvcfile, cases in late.items():
+        order = _definition_order(pipeline, dvcfile)
+        if order is None:
+            continue  # a cycle: DG212 says it
+        seen: set[tuple[str, int, int]] = set()
+        for stage, dep, producer in cases:
+            key = (dep.file, dep.mark.line, dep.mark.column)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield STAGE_ORDER.at(
+                dep.file,
+                dep.mark,
+                f"stage '{stage.definition}' reads '{dep.raw}' from stage "
+                f"'{producer.definition}', declared below it; declare the stages in run "
+                f"order: {', '.join(order)}",
+            )
+
+
+def _definition_order(pipeline: Pipeline, dvcfile: str) -> list[str] | None:
+    """The file's stage definitions in run order (declaration order breaks ties)."""
+    names = pipeline.definitions.get(dvcfile, [])
+    index = {n: i for i, n in enumerate(names)}
+    after: dict[str, set[str]] = {n: set() for n in names}
+    for up, down in pipeline.edges():
+        a, b = pipeline.stages[up], pipeline.stages[down]
+        if a.dvcfile == dvcfile and b.dvcfile == dvcfile and a.definition != b.definition:
+            after[a.definition].add(b.definition)
+    waiting = {n: 0 for n in names}
+    for targets in after.values():
+        for t in targets:
+            waiting[t] += 1
+    ready = [(index[n], n) for n in names if waiting[n] == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        order.append(name)
+        for t in after[name]:
+            waiting[t] -= 1
+            if waiting[t] == 0:
+                heapq.heappush(ready, (index[t], t))
+    return order if len(order) == len(names) else None
