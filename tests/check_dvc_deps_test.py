@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
-from dvc_gitops.hooks.check_dvc_deps import add_deps
+from dvc_gitops.hooks.check_dvc_deps import CHECK, add_deps
+from dvc_gitops.project import Project
+from dvc_gitops.runner import CheckContext
 from dvc_gitops.yamldoc import load
 
 
@@ -205,3 +209,197 @@ def test_add_deps_changes_only_the_new_lines(
 )
 def test_add_deps_refuses_layouts_it_cannot_edit_safely(text: str) -> None:
     assert add_deps(load(text, "dvc.yaml"), ("stages", "t"), ["x.py"]) is None
+
+
+# --- the check on resolved pipelines -----------------------------------------------------
+
+SCRIPTS = {
+    "src/train.py": "",
+    "src/prepare.py": "",
+    "src/fe.py": "",
+    "src/a.py": "",
+    "src/b.py": "",
+    "pkg/__init__.py": "",
+    "pkg/__main__.py": "",
+    "pkg/job.py": "",
+    "sub/run.py": "",
+    "run.sh": "",
+    "report.ipynb": "{}",
+    "data.csv": "x\n",
+}
+
+
+def findings_of(
+    make_repo: Callable[..., Path], dvc_yaml: str, extra: dict[str, str] | None = None
+) -> list[tuple[int, int, str, str]]:
+    """(line, column, code, message) of each check-dvc-deps finding on this dvc.yaml."""
+    root = make_repo({**SCRIPTS, "dvc.yaml": y(dvc_yaml), **(extra or {})})
+    project = Project(root)
+    context = CheckContext(project, None)
+    return sorted((f.line, f.column, f.code, f.message) for f in CHECK.run(context))
+
+
+# (name, dvc.yaml, [(line, column, the dep line the message asks for) ...])
+STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
+    ("script missing", "stages:\n  t:\n    cmd: python src/train.py\n", [(3, 10, "src/train.py")]),
+    (
+        "script in deps",
+        "stages:\n  t:\n    cmd: python src/train.py\n    deps: [src/train.py]\n",
+        [],
+    ),
+    ("dep folder covers it", "stages:\n  t:\n    cmd: python src/train.py\n    deps: [src]\n", []),
+    ("dep '.' covers all", "stages:\n  t:\n    cmd: python src/train.py\n    deps: [.]\n", []),
+    (
+        "a sibling folder does not cover it",
+        "stages:\n  t:\n    cmd: python src/train.py\n    deps: [sr, src/train]\n",
+        [(3, 10, "src/train.py")],
+    ),
+    (
+        "interpreter flags and env prefix",
+        "stages:\n  t:\n    cmd: PYTHONPATH=. python -u -W ignore src/train.py\n"
+        "    deps: [src/train.py]\n",
+        [],
+    ),
+    (
+        "data files and configs are not scripts",
+        "stages:\n  t:\n    cmd: python src/train.py data.csv params.yaml\n"
+        "    deps: [src/train.py]\n",
+        [],
+    ),
+    (
+        "system commands and URLs",
+        "stages:\n  t:\n    cmd: curl -o data.csv https://x.org/src/train.py && wc -l data.csv\n",
+        [],
+    ),
+    (
+        "two scripts, one missing",
+        "stages:\n  t:\n    cmd: python src/prepare.py && python src/train.py\n"
+        "    deps: [src/prepare.py]\n",
+        [(3, 10, "src/train.py")],
+    ),
+    (
+        "wdir: the dep line is relative to it",
+        "stages:\n  t:\n    wdir: sub\n    cmd: python ../src/train.py && python run.py\n"
+        "    deps: [run.py]\n",
+        [(4, 10, "../src/train.py")],
+    ),
+    (
+        "cd changes the directory for the rest",
+        "stages:\n  t:\n    cmd: cd sub && python run.py\n    deps: [src]\n",
+        [(3, 10, "sub/run.py")],
+    ),
+    (
+        "python -m module",
+        "stages:\n  t:\n    cmd: python -m pkg.job\n",
+        [(3, 10, "pkg/job.py")],
+    ),
+    (
+        "python -m package: covered by its __main__.py",
+        "stages:\n  t:\n    cmd: python -m pkg\n    deps: [pkg/__main__.py]\n",
+        [],
+    ),
+    ("python -m package missing", "stages:\n  t:\n    cmd: python -m pkg\n", [(3, 10, "pkg")]),
+    (
+        "interpolated script path, resolved",
+        "vars:\n  - script: src/train.py\nstages:\n  t:\n    cmd: python ${script}\n",
+        [(5, 10, "src/train.py")],
+    ),
+    (
+        "a list cmd: each item at its own line",
+        "stages:\n  t:\n    cmd:\n      - bash run.sh\n"
+        "      - jupyter nbconvert --execute report.ipynb\n    deps: [run.sh]\n",
+        [(5, 9, "report.ipynb")],
+    ),
+    (
+        "frozen stages are not re-run anyway",
+        "stages:\n  t:\n    cmd: python src/train.py\n    frozen: true\n",
+        [],
+    ),
+    (
+        "a script the stage writes is an output",
+        "stages:\n  t:\n    cmd: python src/train.py src/fe.py\n    deps: [src/train.py]\n"
+        "    outs: [src/fe.py]\n",
+        [],
+    ),
+    (
+        "a script that does not exist is not this hook's finding",
+        "stages:\n  t:\n    cmd: python src/missing.py\n",
+        [],
+    ),
+    (
+        "foreach, same script for every member: one finding, at the template",
+        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/fe.py ${item}\n",
+        [(5, 12, "src/fe.py")],
+    ),
+    (
+        "foreach, a script per member: one finding each",
+        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n",
+        [(5, 12, "src/a.py"), (5, 12, "src/b.py")],
+    ),
+    (
+        "foreach covered with ${item}",
+        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n"
+        "      deps: [src/${item}.py]\n",
+        [],
+    ),
+    (
+        "matrix",
+        "stages:\n  m:\n    matrix:\n      n: [1, 2]\n    cmd: python src/fe.py ${item.n}\n",
+        [(5, 10, "src/fe.py")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [s[1:] for s in STAGES], ids=[s[0] for s in STAGES])
+def test_check(
+    text: str, expected: list[tuple[int, int, str]], make_repo: Callable[..., Path]
+) -> None:
+    got = findings_of(make_repo, text)
+    assert [(line, col) for line, col, _, _ in got] == [(ln, c) for ln, c, _ in expected]
+    for (_, _, code, message), (_, _, dep) in zip(got, expected, strict=True):
+        assert code == "DG201"
+        assert f'add "- {dep}"' in message
+
+
+def test_message_names_the_stage_and_what_to_do(make_repo: Callable[..., Path]) -> None:
+    [(_, _, _, message)] = findings_of(
+        make_repo, "stages:\n  train:\n    cmd: python src/train.py\n"
+    )
+    assert message == (
+        "stage 'train' runs src/train.py but its deps do not cover it: DVC will not re-run "
+        'the stage when it changes; add "- src/train.py" to its deps'
+    )
+
+
+def test_foreach_messages(make_repo: Callable[..., Path]) -> None:
+    same = findings_of(
+        make_repo, "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/fe.py\n"
+    )
+    assert "every member of 'fe' (fe@a, fe@b) runs src/fe.py" in same[0][3]
+    assert same[0][3].endswith("to the deps under 'do'")
+
+
+def test_unparsable_cmd_is_a_notice(make_repo: Callable[..., Path]) -> None:
+    [(line, _, code, message)] = findings_of(
+        make_repo, "stages:\n  t:\n    cmd: python 'src/train.py\n"
+    )
+    assert (line, code) == (3, "DG202")
+    assert "unbalanced quote" in message
+
+
+def test_stages_of_other_files_and_selected_files(make_repo: Callable[..., Path]) -> None:
+    root = make_repo(
+        {
+            **SCRIPTS,
+            "dvc.yaml": "stages:\n  t:\n    cmd: python src/train.py\n",
+            "sub/dvc.yaml": "stages:\n  s:\n    cmd: python run.py\n",
+        }
+    )
+    project = Project(root)
+    every = list(CHECK.run(CheckContext(project, None)))
+    assert sorted((f.path, f.line) for f in every) == [("dvc.yaml", 3), ("sub/dvc.yaml", 3)]
+    assert (
+        'add "- run.py" to its deps' in next(f for f in every if f.path == "sub/dvc.yaml").message
+    )
+    only = list(CHECK.run(CheckContext(project, ["sub/dvc.yaml", "src/train.py"])))
+    assert [f.path for f in only] == ["sub/dvc.yaml"]

@@ -162,13 +162,14 @@ def _message(template: JsonPath, item: _Missing, fixable: bool) -> str:
     else:
         what = script.path
     in_do = template[-1] == "do"
+    verb = "uses" if script.kind == "argument" else "runs"
     if len(stages) == 1:
-        who, their = f"stage '{stages[0]}' runs", "its"
+        who, their = f"stage '{stages[0]}' {verb}", "its"
     elif fixable:
         definition = template[1]
-        who, their = f"every member of '{definition}' ({', '.join(stages)}) runs", "their"
+        who, their = f"every member of '{definition}' ({', '.join(stages)}) {verb}", "their"
     else:
-        who, their = "stages " + ", ".join(f"'{s}'" for s in stages) + " run", "their"
+        who, their = "stages " + ", ".join(f"'{s}'" for s in stages) + f" {verb[:-1]}", "their"
     if fixable:
         where = "the deps under 'do'" if in_do else f"{their} deps"
     else:

@@ -1,0 +1,1 @@
+# pkg/features.py
