@@ -43,7 +43,7 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 _INCLUDE = re.compile(
     r"^(?P<flag>-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|(?<=-r)|(?<=-c))(?P<file>\S+)"
 )
-_NAME_AND_EXTRAS = re.compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?")
+_NAME_AND_EXTRAS = re.compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*(?:\s*\[[^\]]*\])?")
 _CONDA_SPEC = re.compile(r"^(?:[^:\s]+::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<spec>.*)$")
 _CONDA_EXACT = re.compile(r"^(?:==?|\s*)(?P<version>[0-9][0-9A-Za-z.+!_-]*)(?:=\S+)?$")
 _POETRY_EXACT = re.compile(r"^\s*(?:==?)?\s*(?P<version>[0-9][0-9A-Za-z.+!-]*)\s*$")
@@ -370,6 +370,7 @@ class _Reader:
     def check_include_groups(self, doc: TomlDoc, groups: dict[str, Any]) -> None:
         """PEP 735: every include-group names a group, and includes never loop."""
         names = {canonicalize_name(g): g for g in groups}
+        reported: set[frozenset[str]] = set()
 
         def visit(group: str, stack: list[str]) -> None:
             items = groups.get(group)
@@ -384,8 +385,10 @@ class _Reader:
                         doc.path, mark, f"include-group '{item['include-group']}' names no group"
                     )
                 elif target in stack:
-                    cycle = " -> ".join([*stack[stack.index(target) :], target])
-                    if stack[0] == target:  # report each cycle once, from its first group
+                    members = stack[stack.index(target) :]
+                    if frozenset(members) not in reported:  # each cycle once
+                        reported.add(frozenset(members))
+                        cycle = " -> ".join([*members, target])
                         self.problem(doc.path, mark, f"dependency groups include a cycle {cycle}")
                 else:
                     visit(target, [*stack, target])
@@ -442,7 +445,7 @@ class _Reader:
         self.pin(
             package=name,
             path=doc.path,
-            mark=doc.value_mark(version_path),
+            mark=span.mark if span else doc.key_mark(path),
             text=f'{name} = "{constraint}"' if constraint else name,
             version=exact["version"] if exact else None,
             specifier=specifier,
@@ -482,7 +485,7 @@ class _Reader:
                 self.pin(
                     package=name,
                     path=path,
-                    mark=doc.value_mark(key),
+                    mark=span.mark if span else doc.key_mark(key),
                     text=f'{raw_name} = "{raw}"',
                     version=exact_version(SpecifierSet(spec)),
                     specifier=specifier,
@@ -591,7 +594,10 @@ class _Reader:
         try:
             doc = self.project.yaml(path)
         except YamlProblem as exc:
-            self.problem(path, exc.mark, f"invalid YAML: {exc.message}")
+            message = (
+                exc.message if exc.message.startswith("invalid") else f"invalid YAML: {exc.message}"
+            )
+            self.problem(path, exc.mark, message)
             return
         except FileProblem as exc:
             self.problem(path, exc.mark, exc.message)
@@ -695,7 +701,7 @@ def _logical_lines(text: str) -> Iterator[tuple[int, int, str, str]]:
 
 def ini_values(text: str) -> Iterator[tuple[str, str, int, int, str]]:
     """(section, key, line, offset, text) for each line of each value in an INI file."""
-    section, key = "", ""
+    section, key, key_indent = "", "", 0
     offset = 0
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
         bare = line.rstrip("\r\n")
@@ -704,16 +710,16 @@ def ini_values(text: str) -> Iterator[tuple[str, str, int, int, str]]:
         stripped = bare.strip()
         if not stripped or stripped.startswith(("#", ";")):
             continue
-        if bare[0] in " \t":
-            if key:
-                yield section, key, number, start, bare
+        indent = len(bare) - len(bare.lstrip())
+        if key and indent > key_indent:  # deeper than its key: a continuation line
+            yield section, key, number, start, bare
             continue
         if stripped.startswith("[") and stripped.endswith("]"):
             section, key = stripped[1:-1].strip(), ""
             continue
-        found = re.match(r"([^=:]+?)\s*[=:]\s*", bare)
+        found = re.match(r"\s*([^=:]+?)\s*[=:]\s*", bare)
         if found:
-            key = found[1].strip().lower()
+            key, key_indent = found[1].strip().lower(), indent
             yield section, key, number, start + found.end(), bare[found.end() :]
 
 

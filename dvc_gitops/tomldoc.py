@@ -65,11 +65,9 @@ class TomlDoc:
         return Mark(1, 1)
 
     def value_mark(self, path: TomlPath) -> Mark:
-        """Where the string at `path` starts (its opening quote), else its key."""
+        """Where the contents of the string at `path` start, else where its key stands."""
         span = self.strings.get(path)
-        if span is not None:
-            return Mark(span.mark.line, span.mark.column - 1)
-        return self.key_mark(path)
+        return span.mark if span is not None else self.key_mark(path)
 
 
 def load(text: str, path: str) -> TomlDoc:

@@ -218,7 +218,9 @@ def installed_version(
 
 
 def _read_metadata(python: str, packages: Sequence[str]) -> dict[str, str | None]:
-    if Path(python).resolve() == Path(sys.executable).resolve():
+    # Not resolve(): a venv's bin/python is a symlink to the base interpreter, whose
+    # environment is another one.
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
         import importlib.metadata
 
         result: dict[str, str | None] = {}
