@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
+from conftest import VENV_BIN
 
-from dvc_gitops.hooks.check_dvc_deps import CHECK, add_deps
+from dvc_gitops.hooks.check_dvc_deps import CHECK, add_deps, main
 from dvc_gitops.project import Project
 from dvc_gitops.runner import CheckContext
 from dvc_gitops.yamldoc import load
@@ -403,3 +407,60 @@ def test_stages_of_other_files_and_selected_files(make_repo: Callable[..., Path]
     )
     only = list(CHECK.run(CheckContext(project, ["sub/dvc.yaml", "src/train.py"])))
     assert [f.path for f in only] == ["sub/dvc.yaml"]
+
+
+# --- why it matters, shown with the real dvc ---------------------------------------------
+
+
+def dvc(root: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(root.parent / "dvc-site-cache"),
+    }
+    done = subprocess.run(
+        [str(VENV_BIN / "dvc"), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_real_dvc_misses_a_changed_script_until_it_is_a_dep(
+    make_repo: Callable[..., Path], in_dir: Callable[[Path], Path]
+) -> None:
+    root = make_repo(
+        {
+            "data.txt": "1\n2\n",
+            "train.py": "open('out.txt', 'w').write(str(len(open('data.txt').readlines())))\n",
+            "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n"
+            "    deps:\n      - data.txt\n    outs:\n      - out.txt\n",
+        },
+        git=True,
+    )
+    dvc(root, "init", "-q")
+    dvc(root, "repro", "-q")
+    assert (root / "out.txt").read_text() == "2"
+    # The script changes: DVC does not notice, the output is stale.
+    (root / "train.py").write_text("open('out.txt', 'w').write('changed')\n")
+    assert json.loads(dvc(root, "status", "--json")) == {}
+    assert (root / "out.txt").read_text() == "2"
+
+    in_dir(root)
+    assert main([]) == 1
+    assert main(["--fix"]) == 1
+    assert "      - train.py\n" in (root / "dvc.yaml").read_text()
+    assert main([]) == 0
+    # Now a dep, the changed script makes the stage stale, and repro brings it up to date.
+    status = json.loads(dvc(root, "status", "--json"))
+    assert list(status) == ["train"]
+    dvc(root, "repro", "-q")
+    assert (root / "out.txt").read_text() == "changed"
+    assert json.loads(dvc(root, "status", "--json")) == {}
