@@ -530,9 +530,9 @@ class _FileResolver:
                 try:
                     context.merge(item, label, is_file=False)
                 except InterpolationError as exc:
-                    self.issue(
-                        exc.kind, self._key_mark(item_node, exc.expression, mark), exc.message
-                    )
+                    where = self._key_mark(item_node, exc.expression, mark)
+                    self.issue(exc.kind, where, exc.message)
+                    self.fail(exc.message)
                     self.incomplete = True
 
     def _key_mark(self, node: yaml.Node | None, dotted: str, fallback: Mark) -> Mark:
