@@ -14,6 +14,8 @@ from .config import Config, load_config
 from .yamldoc import Mark, YamlDoc, YamlProblem
 
 if TYPE_CHECKING:
+    import pathspec
+
     from .model import Pipeline
 
 # Folders never searched for dvc.yaml files: VCS and DVC internals, environments, caches.
@@ -120,8 +122,24 @@ class Project:
 
     @cached_property
     def dvc_yaml_files(self) -> list[str]:
-        """Every dvc.yaml below the root, skipping VCS, DVC, environments and caches."""
-        return sorted(self.walk_files("dvc.yaml"))
+        """Every dvc.yaml below the root, skipping VCS, DVC, environments, caches, and
+        what the root `.dvcignore` hides from DVC (DVC never loads those files either)."""
+        return sorted(f for f in self.walk_files("dvc.yaml") if not self.dvcignored(f))
+
+    def dvcignored(self, rel: str) -> bool:
+        """Whether the root `.dvcignore` (gitignore syntax, as DVC reads it) hides `rel`."""
+        spec = self._dvcignore
+        return spec is not None and spec.match_file(rel)
+
+    @cached_property
+    def _dvcignore(self) -> pathspec.GitIgnoreSpec | None:
+        try:
+            text = (self.root / ".dvcignore").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        import pathspec  # DVC's own matcher for .dvcignore; loaded only when there is one
+
+        return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
 
     def walk_files(self, *names: str) -> Iterator[str]:
         """Repo-relative paths of files called one of `names`, anywhere below the root."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
@@ -37,20 +36,11 @@ def main() -> None:
 def log_to_mlflow(scores: dict[str, float]) -> None:
     import mlflow
 
+    from dvc_gitops.mlflow import start_run
+
     with start_run():
         mlflow.log_metrics(scores)
         mlflow.log_artifact(str(EVAL))
-
-
-def start_run() -> Any:
-    """An MLflow run for this stage (to be replaced by dvc_gitops.mlflow.start_run())."""
-    import os
-
-    import mlflow
-
-    stage = os.environ.get("DVC_STAGE", "evaluate")
-    mlflow.set_experiment(f"dvc-gitops-demo-{stage}")
-    return mlflow.start_run(tags={"dvc.stage": stage})
 
 
 if __name__ == "__main__":

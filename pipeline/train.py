@@ -1,8 +1,9 @@
 """Stage train: a gradient-boosted classifier as models/model.pkl, its scores in metrics.json.
 
 Reads `train.learning_rate` and `train.max_depth` from params.yaml and logs the params,
-the metrics and the model to MLflow (the experiment mlflow-experiments.yaml maps the
-stage to, on the tracking store that file names).
+the metrics and the model to MLflow: `start_run()` opens the run in the experiment that
+mlflow-experiments.yaml maps this stage to, on the tracking store that file names, and the
+model is registered under the name the map gives.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def log_to_mlflow(params: dict[str, Any], metrics: dict[str, float], model: Any)
     import mlflow.sklearn
     import sklearn
 
+    from dvc_gitops.mlflow import registered_model, start_run
+
     with start_run():
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
@@ -60,18 +63,8 @@ def log_to_mlflow(params: dict[str, Any], metrics: dict[str, float], model: Any)
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
             # We trained this model ourselves a moment ago: its tree type is safe to load.
             skops_trusted_types=["sklearn.tree._tree.Tree"],
+            registered_model_name=registered_model(),
         )
-
-
-def start_run() -> Any:
-    """An MLflow run for this stage (to be replaced by dvc_gitops.mlflow.start_run())."""
-    import os
-
-    import mlflow
-
-    stage = os.environ.get("DVC_STAGE", "train")
-    mlflow.set_experiment(f"dvc-gitops-demo-{stage}")
-    return mlflow.start_run(tags={"dvc.stage": stage})
 
 
 if __name__ == "__main__":
