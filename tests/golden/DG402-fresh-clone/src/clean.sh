@@ -1,0 +1,1 @@
+sort data/raw.csv > data/clean.csv

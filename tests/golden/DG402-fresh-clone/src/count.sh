@@ -1,0 +1,1 @@
+wc -l data/clean.csv > rows.txt
