@@ -418,8 +418,12 @@ def test_not_a_dvc_repository(tmp_path: Path, run: Run) -> None:
     )
 
 
-def test_dvc_not_installed(repo: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dvc_not_installed(
+    repo: Path, run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    # As if dvc-gitops ran from an environment without DVC (pipx, a bare pre-commit env).
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "no-env"))
     if shutil.which("dvc"):
         pytest.skip("a system-wide dvc is installed")
     assert run() == (
@@ -439,10 +443,17 @@ def test_project_virtualenv_is_found_before_path(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setattr(sys, "prefix", str(repo / "no-env"))
     (repo / ".venv").symlink_to(VENV_BIN.parent)
     assert dvc_status.find_dvc(Project(repo)) == [str(repo / ".venv/bin/dvc")]
     monkeypatch.setenv("VIRTUAL_ENV", str(VENV_BIN.parent))
     assert dvc_status.find_dvc(Project(repo)) == [str(VENV_BIN / "dvc")]
+
+
+def test_dvc_beside_the_running_interpreter(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dvc-gitops installed into the project's (not activated) venv: its DVC is the sibling.
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert dvc_status.find_dvc(Project(repo)) == [str(Path(sys.prefix) / "bin/dvc")]
 
 
 def test_python_m_dvc_when_the_environment_has_no_dvc_script(
@@ -458,6 +469,7 @@ def test_python_m_dvc_when_the_environment_has_no_dvc_script(
     (env / "lib" / lib.name / "site-packages").symlink_to(lib / "site-packages")
     monkeypatch.setenv("VIRTUAL_ENV", str(env))
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "no-env"))
     command = dvc_status.find_dvc(Project(repo))
     assert command == [str(env / "bin/python"), "-m", "dvc"]
     result = run_dvc_status(Project(repo))

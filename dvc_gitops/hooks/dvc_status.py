@@ -107,8 +107,10 @@ def find_dvc(project: Project, dvc: str | None = None) -> list[str]:
     """The command that runs the project's own DVC; DvcUnavailable when there is none.
 
     An explicit `dvc` (option or config) wins. Then the project's interpreter: an active
-    virtualenv, then `.venv` or `venv` in the repository, each as its `dvc` script or as
-    `python -m dvc` when only the package is installed; then `dvc` on PATH.
+    virtualenv, `.venv` or `venv` in the repository, the environment dvc-gitops itself
+    runs in (installed into the project's venv, or pre-commit's env given dvc as an
+    additional dependency), each as its `dvc` script or as `python -m dvc` when only the
+    package is installed; then `dvc` on PATH.
     """
     if dvc:
         found = shutil.which(dvc, path=None if os.sep in dvc else os.environ.get("PATH"))
@@ -119,7 +121,7 @@ def find_dvc(project: Project, dvc: str | None = None) -> list[str]:
         return [found]
     active = os.environ.get("VIRTUAL_ENV")
     environments = [Path(active)] if active else []
-    environments += [project.root / ".venv", project.root / "venv"]
+    environments += [project.root / ".venv", project.root / "venv", Path(sys.prefix)]
     for env in environments:
         command = _dvc_in_environment(env) if env.is_dir() else None
         if command:
