@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
-from dvc_gitops.dependency_files import read_declarations
+from dvc_gitops.dependency_files import dependency_files, read_declarations
 from dvc_gitops.hooks import check_dvc_pinned
 from dvc_gitops.hooks.check_dvc_pinned import (
     check,
@@ -466,7 +468,7 @@ def test_messages_say_what_and_how(
         "file declares: add dvc-s3==X.Y.Z (or dvc[s3]) or DVC fails with \"requires 'dvc-s3' "
         'to be installed"',
         "pyproject.toml:2:8: DG502 dvc is declared as 'dvc = \"^3.0\"' in "
-        '[tool.poetry.dependencies], not an exact pin: pin it exactly: dvc = "3.67.1" '
+        '[tool.poetry.dependencies], not pinned exactly: write dvc = "3.67.1" '
         "(pinned at requirements.txt:1)",
         "requirements.txt:2:1: DG503 dvc is pinned to 3.66.0 here but to 3.67.1 at "
         "requirements.txt:1: pin one version everywhere",
@@ -659,3 +661,34 @@ def test_a_missing_python_is_a_usage_error(
     assert capsys.readouterr().err == (
         "check-dvc-pinned: error: --python: 'no/such/python' does not exist\n"
     )
+
+
+def test_manifest_files_pattern_matches_what_the_hook_reads(make_repo: Callable[..., Path]) -> None:
+    """pre-commit runs the hook when a file it reads changes, and only then."""
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    (entry,) = [h for h in hooks if h["id"] == "check-dvc-pinned"]
+    pattern = re.compile(entry["files"])
+    read = [
+        "requirements.txt",
+        "dev-requirements.in",
+        "requirements-dev.txt",
+        "requirements/base.in",
+        "sub/constraints.txt",
+        "pyproject.toml",
+        "setup.cfg",
+        "Pipfile",
+        "Pipfile.lock",
+        "environment.yml",
+        "environment-gpu.yaml",
+        "conda.yaml",
+        "uv.lock",
+        "poetry.lock",
+    ]
+    ignored = ["MANIFEST.in", "config.h.in", "notes.txt", "src/x.py", "README.md"]
+    root = make_repo(dict.fromkeys([*read, *ignored], ""))
+    assert sorted(dependency_files(Project(root))) == sorted(read)
+    assert [p for p in read if not pattern.search(p)] == []
+    assert [p for p in ignored if pattern.search(p)] == []
+    for also in ("dvc.yaml", "sub/dvc.yaml", ".dvc/config"):
+        assert pattern.search(also), also
+    assert not pattern.search(".dvc/config.local")

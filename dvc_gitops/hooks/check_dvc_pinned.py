@@ -437,7 +437,7 @@ class _Run:
                 continue
             found = f"'{pin.text}'" + (f" in {pin.where}" if pin.where != pin.path else "")
             exact = _exact_text(pin, version or "X.Y.Z")
-            advice = f"pin it exactly: {exact}" + (f" ({source})" if version else "")
+            advice = f"write {exact}" + (f" ({source})" if version else "")
             why_not = ""
             if self.context.fix and pin.edit is None and pin.no_edit:
                 why_not = f"; --fix left it: {pin.no_edit}"
@@ -446,7 +446,7 @@ class _Run:
             yield NOT_PINNED.at(
                 pin.path,
                 pin.mark,
-                f"{pin.package} is declared as {found}, not an exact pin: {advice}{why_not}",
+                f"{pin.package} is declared as {found}, not pinned exactly: {advice}{why_not}",
             )
 
     def conflicts(self) -> Iterator[Finding]:
@@ -498,11 +498,12 @@ class _Run:
             for entry in entries:
                 if entry.version is None or _satisfies(entry.version, decl):
                     continue
+                wants = f"pins {decl.version}" if decl.version else f"asks for '{decl.specifier}'"
                 yield LOCK_DISAGREES.at(
                     entry.path,
                     entry.mark,
-                    f"{entry.path} pins {decl.package} {entry.version} but {decl.place} asks "
-                    f"for '{decl.specifier}': {_relock(lock)}",
+                    f"{entry.path} pins {decl.package} {entry.version} but {decl.place} {wants}: "
+                    f"{_relock(lock)}",
                 )
 
     def declared_in(self, path: str) -> list[Pin]:
@@ -512,6 +513,8 @@ class _Run:
         if self.interpreter is None or not self.installed.get("dvc"):
             return  # no DVC in that interpreter: not the environment DVC runs in
         where = self.interpreter.source
+        if where in ("--python", "$VIRTUAL_ENV"):  # name the interpreter the user chose
+            where = f"{where} ({self.interpreter.python})"
         for package in sorted(TRACKED):
             ref = self.reference(package)
             if ref is None or not ref.version:
@@ -523,7 +526,7 @@ class _Run:
             yield INSTALLED_DIFFERS.at(
                 ref.path,
                 ref.mark,
-                f"{state} in {where} ({self.interpreter.python}) but pinned to {ref.version} "
+                f"{state} in {where} but pinned to {ref.version} "
                 f"here: run `pip install {package}=={ref.version}` there, or pin the installed "
                 "version",
             )
