@@ -114,7 +114,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
     project = context.project
     pipeline = project.pipeline
     yield from _output_findings(pipeline)
-    yield from _dvc_yaml_inside_output(pipeline)
+    yield from _dvc_yaml_inside_output(project, pipeline)
     yield from _self_deps(pipeline)
     yield from _cycles(pipeline)
     yield from _missing_deps(project, pipeline)
@@ -195,14 +195,22 @@ def _is_dvc_file(path: str) -> bool:
     return path.endswith(".dvc") or posixpath.basename(path) == "dvc.yaml"
 
 
-def _dvc_yaml_inside_output(pipeline: Pipeline) -> Iterator[Finding]:
-    files_with_stages = sorted({s.dvcfile for s in pipeline.stages.values()})
-    reported: set[tuple[str, str]] = set()
+def _dvc_yaml_inside_output(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    """dvc.yaml files with stages inside an output folder.
+
+    DVC skips folders that are outputs of stages it loaded earlier in its walk, so their
+    stages silently vanish; when the output's stage comes later in the walk, DVC refuses
+    the pipeline instead. Both are reported at the output.
+    """
     owner: dict[str, tuple[Stage, Out]] = {}
     for stage in pipeline.stages.values():
         for out in stage.outs:
             owner.setdefault(out.path, (stage, out))
-    for dvcfile in files_with_stages:
+    loaded = dict.fromkeys(s.dvcfile for s in pipeline.stages.values())
+    hidden = [f for f, why in pipeline.ignored.items() if why in pipeline.stages]
+    for dvcfile in [*loaded, *hidden]:
+        if dvcfile in pipeline.ignored and not _has_stages(project, dvcfile):
+            continue
         folder = posixpath.dirname(dvcfile)
         probes = ["."]
         while folder:
@@ -210,16 +218,29 @@ def _dvc_yaml_inside_output(pipeline: Pipeline) -> Iterator[Finding]:
             folder = posixpath.dirname(folder)
         for probe in probes:
             found = owner.get(probe)
-            if found is None or (dvcfile, probe) in reported:
+            if found is None:
                 continue
-            reported.add((dvcfile, probe))
             stage, out = found
+            effect = (
+                "DVC never loads its stages"
+                if dvcfile in pipeline.ignored
+                else "DVC refuses a pipeline file inside an output"
+            )
             yield DVC_YAML_INSIDE_OUTPUT.at(
                 out.file,
                 out.mark,
-                f"output '{out.raw}' of stage '{stage.address}' contains '{dvcfile}': DVC "
-                "refuses a pipeline file inside an output; move it or narrow the output",
+                f"output '{out.raw}' of stage '{stage.address}' contains '{dvcfile}': "
+                f"{effect}; move the dvc.yaml or narrow the output",
             )
+            break
+
+
+def _has_stages(project: Project, dvcfile: str) -> bool:
+    try:
+        data = project.yaml(dvcfile).data
+    except Exception:
+        return False
+    return isinstance(data, dict) and bool(data.get("stages"))
 
 
 def _overlaps(a: str, b: str) -> bool:

@@ -131,6 +131,9 @@ class Pipeline:
     used_keys: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
     # Per dvc.yaml, the stage definitions in declaration order (YAML keys).
     definitions: dict[str, list[str]] = field(default_factory=dict)
+    # dvc.yaml files DVC never loads -> why: the address of the stage whose output folder
+    # holds them, or "ignored by git".
+    ignored: dict[str, str] = field(default_factory=dict)
 
     def producers(self) -> dict[str, str]:
         """Out path -> the address of the (first) stage that declares it."""
@@ -248,12 +251,46 @@ def build_pipeline(project: Project) -> Pipeline:
     pipeline = Pipeline()
     config = _parsing_config(project)
     loader = _ParamsLoader(project)
-    for dvcfile in project.dvc_yaml_files:
+    # DVC walks the tree top-down and does not descend into folders that are outputs of
+    # stages it has already loaded, nor into git-ignored ones: their dvc.yaml files hold
+    # no stages as far as DVC is concerned.
+    files = sorted(project.dvc_yaml_files, key=lambda f: f.split("/")[:-1])
+    ignored_by_git = _git_ignored(project, files)
+    outs: dict[str, str] = {}
+    for dvcfile in files:
+        if dvcfile in ignored_by_git:
+            pipeline.ignored[dvcfile] = "ignored by git"
+            continue
+        owner = _output_above(dvcfile, outs)
+        if owner is not None:
+            pipeline.ignored[dvcfile] = owner
+            continue
+        before = len(pipeline.stages)
         try:
             _FileResolver(project, pipeline, dvcfile, config, loader).resolve()
         except Exception as exc:  # the model never raises: one line for the file instead
             pipeline.problems.setdefault(dvcfile, f"could not resolve: {type(exc).__name__}: {exc}")
+        for stage in list(pipeline.stages.values())[before:]:
+            for out in stage.outs:
+                outs.setdefault(out.path, stage.address)
     return pipeline
+
+
+def _output_above(dvcfile: str, outs: dict[str, str]) -> str | None:
+    """The address of a stage with an output folder holding `dvcfile`, if any."""
+    folder = posixpath.dirname(dvcfile)
+    while folder:
+        if folder in outs:
+            return outs[folder]
+        folder = posixpath.dirname(folder)
+    return None
+
+
+def _git_ignored(project: Project, files: list[str]) -> set[str]:
+    if not files or project.git_files is None:
+        return set()
+    out = project.git("check-ignore", "--no-index", *files) if len(files) < 20_000 else None
+    return set(out.split()) if out else set()
 
 
 def stage_address(dvcfile: str, name: str) -> str:

@@ -7,6 +7,7 @@ must leave an issue of the expected kind in the model.
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -411,3 +412,31 @@ def test_a_missing_vars_file_does_not_also_report_every_missing_key(tmp_path: Pa
         {"dvc.yaml": "vars: [gone.yaml]\nstages:\n  s: {cmd: 'echo ${a} ${b}'}\n"},
     )
     assert [i.kind for i in pipeline.issues] == ["vars-file-missing"]
+
+
+@pytest.mark.slow
+def test_dvc_yaml_files_dvc_never_loads_are_left_out(tmp_path: Path) -> None:
+    from conftest import VENV_BIN, git_init, write_tree
+
+    root = write_tree(
+        tmp_path,
+        {
+            ".gitignore": "scratch/\n",
+            "dvc.yaml": "stages:\n  a: {cmd: x, outs: [made]}\n",
+            "made/dvc.yaml": "stages:\n  hidden: {cmd: x}\n",
+            "scratch/dvc.yaml": "stages:\n  ignored: {cmd: x}\n",
+            "z/dvc.yaml": "stages:\n  seen: {cmd: x}\n",
+        },
+    )
+    git_init(root)
+    subprocess.run([str(VENV_BIN / "dvc"), "init", "-q"], cwd=root, check=True)
+    listed = subprocess.run(
+        [str(VENV_BIN / "dvc"), "stage", "list", "--all", "--fail", "--name-only"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    pipeline = build_pipeline(Project(root))
+    assert list(pipeline.stages) == listed == ["a", "z/dvc.yaml:seen"]
+    assert pipeline.ignored == {"made/dvc.yaml": "a", "scratch/dvc.yaml": "ignored by git"}
