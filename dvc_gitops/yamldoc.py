@@ -121,17 +121,49 @@ def load(text: str, path: str) -> YamlDoc:
             raise YamlProblem(
                 _problem_mark(exc), "more than one YAML document in the file (a second ---)"
             ) from None
-        raise YamlProblem(_problem_mark(exc), _problem_text(exc)) from None
+        raise YamlProblem(_problem_mark(exc, text), _problem_text(exc)) from None
     except yaml.YAMLError as exc:
-        raise YamlProblem(_problem_mark(exc), _problem_text(exc)) from None
+        raise YamlProblem(_problem_mark(exc, text), _problem_text(exc)) from None
     except RecursionError:
-        raise YamlProblem(Mark(1, 1), "the document is nested too deeply to read") from None
+        raise YamlProblem(
+            Mark(1, 1), "the document is nested too deeply to read", "too-large"
+        ) from None
+    if "\t" in text:
+        _refuse_tabs_like_ruamel(text)
     doc = YamlDoc(path=path, text=text, data=None, root=root)
     if root is not None:
         builder = _Builder(doc)
-        builder.size(root)
-        doc.data = builder.build(root)
+        if "*" in text:  # only aliases can make a document bigger than its text
+            builder.size(root)
+        try:
+            doc.data = builder.build(root)
+        except RecursionError:
+            raise YamlProblem(
+                _mark(root), "the document is nested too deeply to read", "too-large"
+            ) from None
     return doc
+
+
+def _refuse_tabs_like_ruamel(text: str) -> None:
+    """Refuse the tabs DVC's loader refuses and libyaml lets pass.
+
+    libyaml accepts a tab after a value (`- train.py<TAB>`); ruamel.yaml, which DVC
+    uses, stops with "found character '\\t' that cannot start any token". Tabs are rare
+    in dvc.yaml, so only then do we pay for ruamel's pure-Python scanner.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+
+    try:
+        for _event in YAML(typ="safe", pure=True).parse(text):
+            pass
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(mark.line + 1, mark.column + 1) if mark is not None else Mark(1, 1)
+        problem = " ".join(str(exc.problem or exc).split()).replace("character '\\t'", "a tab")
+        raise YamlProblem(
+            where, f"invalid YAML: {problem} (DVC's YAML reader refuses tabs here)"
+        ) from None
 
 
 def load_bytes(raw: bytes, path: str) -> YamlDoc:
@@ -161,8 +193,15 @@ def _refuse_merge_conflicts(text: str) -> None:
         )
 
 
-def _problem_mark(exc: yaml.YAMLError) -> Mark:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+def _problem_mark(exc: yaml.YAMLError, text: str = "") -> Mark:
+    """Where to point: the problem, or where the construct opened when the problem is at
+    the end of the file (an unclosed `[`, a key without `:` on the last line)."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    mark = problem or context
+    at_end = problem is not None and problem.index >= len(text.rstrip())
+    if at_end and context is not None and text:
+        mark = context
     if mark is None:
         return Mark(1, 1)
     return Mark(mark.line + 1, mark.column + 1)
