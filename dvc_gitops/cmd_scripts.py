@@ -13,7 +13,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .project import SKIPPED_DIRS, Project
 
@@ -133,6 +133,8 @@ class Script:
     # python | module | r | shell | notebook | julia | executable | argument
     kind: str
     token: str  # the word in the command that named it
+    # Python only: where its imports resolve (sys.path without site-packages), repo-relative
+    search_path: tuple[str, ...] = field(default=(), compare=False)
 
 
 def scripts_in(cmd: str, wdir: str, project: Project) -> list[Script]:
@@ -186,6 +188,7 @@ class _Reader:
     cwd: str | None  # repo-relative; None once a `cd` goes somewhere we cannot follow
     found: list[Script] = field(default_factory=list)
     depth: int = 0  # nesting of `bash -c '...'`
+    exported: dict[str, str] = field(default_factory=dict)  # `export A=1 && ...`
 
     def read(self, words: Sequence[str]) -> None:
         """Walk the words command by command, following `cd` and subshells."""
@@ -210,7 +213,13 @@ class _Reader:
             command.append(word)
 
     def _command(self, words: list[str]) -> None:
-        env: dict[str, str] = {}
+        if words[:1] == ["export"]:
+            for word in words[1:]:
+                if _ASSIGNMENT.match(word):
+                    key, _, value = word.partition("=")
+                    self.exported[key] = value
+            return
+        env = dict(self.exported)
         words = self._strip_prefixes(words, env)
         if not words:
             return
@@ -376,30 +385,34 @@ class _Reader:
                 if char in _PYTHON_VALUE_FLAGS:
                     i += 0 if arg[n:] else 1
                     break
-        if i < len(args) and args[i] != "-":
-            self._add(args[i], "python")
-            self._arguments(args[i + 1 :])
+        if i < len(args) and args[i] != "-" and self._add(args[i], "python"):
+            script = self.found[-1]
+            path = (posixpath.dirname(script.path) or ".", *self._pythonpath(env))
+            self.found[-1] = replace(script, search_path=tuple(dict.fromkeys(path)))
+        self._arguments(args[i + 1 :])
+
+    def _pythonpath(self, env: dict[str, str]) -> list[str]:
+        """PYTHONPATH's entries inside the repository, repo-relative."""
+        entries = (self._resolve(e) for e in env.get("PYTHONPATH", "").split(":") if e)
+        return [e for e in entries if e is not None]
 
     def _module(self, module: str, env: dict[str, str]) -> None:
         """`python -m a.b`: a/b.py or the package a/b/ on the current dir or PYTHONPATH."""
         if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", module) or self.cwd is None:
             return
-        roots = [self.cwd]
-        for entry in env.get("PYTHONPATH", "").split(":"):
-            root = self._resolve(entry) if entry else None
-            if root is not None:
-                roots.append(root)
+        roots = [self.cwd, *self._pythonpath(env)]
         relative = module.replace(".", "/")
+        # Last, where an editable install (`pip install -e .`) would have put it.
         for root in dict.fromkeys([*roots, ".", "src"]):
             package = _norm(posixpath.join(root, relative))
             if package.startswith(".."):
                 continue
-            if self._is_source_file(package + "/__main__.py"):
-                self.found.append(Script(package, "module", module))
-                return
-            if self._is_source_file(package + ".py"):
-                self.found.append(Script(package + ".py", "module", module))
-                return
+            search_path = tuple(dict.fromkeys([root, *roots]))
+            for path in (package + "/__main__.py", package + ".py"):
+                if self._is_source_file(path):
+                    found = package if path.endswith("__main__.py") else path
+                    self.found.append(Script(found, "module", module, search_path))
+                    return
 
     def _r(self, args: list[str]) -> None:
         # `R -f x.R`, `R --file=x.R`, `R CMD BATCH x.R`
@@ -417,7 +430,9 @@ class _Reader:
             arg = args[i]
             if "c" in arg[1:] and arg.startswith("-") and not arg.startswith("--"):
                 if i + 1 < len(args) and self.depth < 3:
-                    inner = _Reader(self.project, self.cwd, depth=self.depth + 1)
+                    inner = _Reader(
+                        self.project, self.cwd, depth=self.depth + 1, exported=dict(self.exported)
+                    )
                     try:
                         inner.read(_split(args[i + 1]))
                     except ValueError:
@@ -446,3 +461,115 @@ class _Reader:
             if not arg.startswith("-"):
                 self._add(arg, "notebook")
             i += 1
+
+
+# Enough for any real project; a generated tree of thousands of modules stops here.
+MAX_IMPORTED_FILES = 2000
+
+
+def local_imports(script: Script, project: Project) -> list[str]:
+    """The repository's Python files a Python script or module imports, transitively.
+
+    An import counts when it resolves, on the script's search path (its folder, or the
+    current folder for `-m`, then PYTHONPATH), to a file of the repository: `x.py` or a
+    package's non-empty `__init__.py`. The standard library and installed packages (an
+    editable install of the project's own package included) are not followed. The script
+    itself is not listed.
+    """
+    if script.kind not in ("python", "module") or not script.search_path:
+        return []
+    if script.kind == "module" and not script.path.endswith(".py"):
+        start = script.path + "/__main__.py"
+    else:
+        start = script.path
+    roots = list(script.search_path)
+    cache = project.cache("cmd_scripts.imports")
+    seen = {start}
+    queue = [start]
+    found: list[str] = []
+    while queue and len(seen) < MAX_IMPORTED_FILES:
+        current = queue.pop(0)
+        key = "\0".join((current, *roots))  # another search path may resolve it elsewhere
+        if key not in cache:
+            cache[key] = _imports_of(current, roots, project)
+        modules: list[str] = cache[key]
+        for module in modules:
+            if module not in seen:
+                seen.add(module)
+                queue.append(module)
+                found.append(module)
+    return found
+
+
+def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
+    """The repository files one Python file imports directly (unparsable: none)."""
+    import ast  # only the import scan needs it
+
+    try:
+        # Read directly: these files are not the hook's input (no suppressions in them).
+        tree = ast.parse((project.root / path).read_bytes(), filename=path)
+    except (SyntaxError, ValueError, OSError):
+        return []
+    here = posixpath.dirname(path) or "."
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found += _resolve_module(alias.name.split("."), roots, project)
+        elif isinstance(node, ast.ImportFrom):
+            parts = node.module.split(".") if node.module else []
+            if node.level:
+                base = here
+                for _ in range(node.level - 1):
+                    base = posixpath.dirname(base) or "."
+                bases = [base]
+            else:
+                bases = roots
+            names = [a.name for a in node.names if a.name != "*"]
+            found += _resolve_module(parts, bases, project, names)
+    return list(dict.fromkeys(found))
+
+
+def _resolve_module(
+    parts: list[str], roots: Sequence[str], project: Project, names: Sequence[str] = ()
+) -> list[str]:
+    """Files of `a.b.c` (each package's __init__ and the module) under the first root
+    holding it; with `names`, submodules `from a.b import c` also brings in."""
+    last = len(parts) - 1
+    for root in roots:
+        files: list[str] = []
+        folder, is_package = root, True
+        for n, part in enumerate(parts):
+            folder = _norm(posixpath.join(folder, part))
+            if _is_file(project, folder + "/__init__.py"):
+                files.append(folder + "/__init__.py")
+            elif n == last and _is_file(project, folder + ".py"):
+                files.append(folder + ".py")
+                is_package = False
+            elif not (project.root / folder).is_dir():
+                break  # not under this root
+        else:
+            for name in names if is_package else ():
+                for candidate in (f"{folder}/{name}.py", f"{folder}/{name}/__init__.py"):
+                    if _is_file(project, candidate):
+                        files.append(candidate)
+                        break
+            if files:
+                return [f for f in files if _has_code(project, f)]
+    return []
+
+
+def _is_file(project: Project, path: str) -> bool:
+    if path.startswith("../") or any(p in SKIPPED_DIRS for p in path.split("/")):
+        return False
+    return (project.root / path).is_file()
+
+
+def _has_code(project: Project, path: str) -> bool:
+    # An empty __init__.py only marks a package: it cannot change what a stage computes.
+    if not path.endswith("/__init__.py"):
+        return True
+    try:
+        return bool((project.root / path).read_bytes().strip())
+    except OSError:
+        return False

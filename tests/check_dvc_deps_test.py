@@ -464,3 +464,54 @@ def test_real_dvc_misses_a_changed_script_until_it_is_a_dep(
     dvc(root, "repro", "-q")
     assert (root / "out.txt").read_text() == "changed"
     assert json.loads(dvc(root, "status", "--json")) == {}
+
+
+# --- DG203: local modules a script imports -------------------------------------------------
+
+LIBRARY = {
+    "src/train.py": "import json\nfrom model import fit\nfrom lib import tools\n",
+    "src/model.py": "from .layers import dense\n",
+    "src/layers.py": "",
+    "src/lib/__init__.py": "",
+    "src/lib/tools.py": "",
+    "src/lib/more.py": "",
+}
+
+
+@pytest.mark.parametrize(
+    ("deps", "expected"),
+    [
+        ("[src]", []),
+        ("[src/train.py, src/model.py, src/layers.py, src/lib]", []),
+        ("[src/train.py, src/lib]", ['add "- src/model.py", "- src/layers.py" to its deps']),
+        (
+            "[src/train.py]",
+            [
+                "stage 't' imports src/model.py, src/lib/tools.py, src/layers.py "
+                "(through src/train.py) but its deps do not cover them"
+            ],
+        ),
+    ],
+)
+def test_imports(deps: str, expected: list[str], make_repo: Callable[..., Path]) -> None:
+    text = f"stages:\n  t:\n    cmd: python src/train.py\n    deps: {deps}\n"
+    got = findings_of(make_repo, text, LIBRARY)
+    assert [code for _, _, code, _ in got] == ["DG203"] * len(expected)
+    for (_, _, _, message), part in zip(got, expected, strict=True):
+        assert part in message
+
+
+def test_many_imports_are_counted_and_their_folder_offered(make_repo: Callable[..., Path]) -> None:
+    modules = {f"src/m{n}.py": "" for n in range(5)}
+    main_script = "".join(f"import m{n}\n" for n in range(5))
+    text = "stages:\n  t:\n    cmd: python src/train.py\n    deps: [src/train.py]\n"
+    [(_, _, code, message)] = findings_of(make_repo, text, {**modules, "src/train.py": main_script})
+    assert code == "DG203"
+    assert "imports 5 local modules (src/m0.py, src/m1.py, src/m2.py, ...)" in message
+    assert message.endswith('add each of them (--fix does) or their folder "- src" to its deps')
+
+
+def test_script_and_imports_both_missing(make_repo: Callable[..., Path]) -> None:
+    text = "stages:\n  t:\n    cmd: python src/train.py\n    deps: [src/lib]\n"
+    got = findings_of(make_repo, text, LIBRARY)
+    assert [code for _, _, code, _ in got] == ["DG201", "DG203"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import write_tree
 
-from dvc_gitops.cmd_scripts import Script, is_parsable, scripts_in
+from dvc_gitops.cmd_scripts import Script, is_parsable, local_imports, scripts_in
 from dvc_gitops.project import Project
 
 FILES = {
@@ -169,3 +169,82 @@ def test_absolute_path_inside_the_repo(project: Project) -> None:
 def test_parsable() -> None:
     assert is_parsable("python x.py && echo 'a b'")
     assert not is_parsable('python "x.py')
+
+
+# --- local imports of Python scripts ------------------------------------------------------
+
+IMPORTS = {
+    "src/train.py": (
+        "import os\nimport numpy as np\nfrom utils import load\nimport features.build\n"
+        "from src import helpers\nfrom common.config import *\n"
+        "try:\n    import optional_local\nexcept ImportError:\n    pass\n"
+    ),
+    "src/utils.py": "from .io import read\nimport json\n",
+    "src/io.py": "",
+    "src/features/__init__.py": "",
+    "src/features/build.py": "from . import steps\n",
+    "src/features/steps.py": "import src.utils\n",
+    "src/helpers.py": "",
+    "src/optional_local.py": "",
+    "common/__init__.py": "VERSION = 1\n",
+    "common/config.py": "",
+    "app/__init__.py": "",
+    "app/__main__.py": "from app.core import run\n",
+    "app/core.py": "from ..outside import x\n",
+    "bad.py": "def broken(:\n",
+    "cyclic_a.py": "import cyclic_b\n",
+    "cyclic_b.py": "import cyclic_a\n",
+}
+
+
+@pytest.fixture(scope="module")
+def import_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    root = tmp_path_factory.mktemp("imports")
+    write_tree(root, IMPORTS)
+    return Project(root)
+
+
+def imports(cmd: str, project: Project) -> list[str]:
+    [script] = scripts_in(cmd, ".", project)
+    return local_imports(script, project)
+
+
+def test_local_imports_follow_the_python_search_path(import_project: Project) -> None:
+    # `python src/train.py` puts src/ first on sys.path, and nothing of the repo else.
+    assert imports("python src/train.py", import_project) == [
+        "src/utils.py",
+        "src/features/build.py",  # a package's empty __init__.py is left out
+        "src/optional_local.py",
+        "src/io.py",  # transitively, relative
+        "src/features/steps.py",
+    ]
+
+
+def test_pythonpath_adds_to_the_search_path(import_project: Project) -> None:
+    expected = [
+        "src/utils.py",
+        "src/features/build.py",
+        "src/helpers.py",  # `from src import helpers`: a namespace package at the root
+        "common/__init__.py",  # not empty: it runs
+        "common/config.py",
+        "src/optional_local.py",
+        "src/io.py",
+        "src/features/steps.py",
+    ]
+    assert imports("PYTHONPATH=. python src/train.py", import_project) == expected
+    assert imports("export PYTHONPATH=.; python src/train.py", import_project) == expected
+
+
+def test_local_imports_of_a_package_run_with_dash_m(import_project: Project) -> None:
+    assert imports("python -m app", import_project) == ["app/core.py"]
+
+
+def test_local_imports_survive_syntax_errors_and_cycles(import_project: Project) -> None:
+    assert imports("python bad.py", import_project) == []
+    assert imports("python cyclic_a.py", import_project) == ["cyclic_b.py"]
+
+
+def test_only_python_is_scanned(import_project: Project) -> None:
+    assert local_imports(Script("src/train.py", "argument", "x"), import_project) == []
+    # A script named without a search path (built by hand) is not scanned either.
+    assert local_imports(Script("src/train.py", "python", "x"), import_project) == []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..cmd_scripts import Script, is_parsable, scripts_in
+from ..cmd_scripts import Script, is_parsable, local_imports, scripts_in
 from ..findings import Finding, Rule
 from ..project import FileProblem, Project
 from ..runner import Check, CheckContext, hook_main
@@ -52,6 +52,23 @@ UNPARSABLE_CMD = Rule(
     "the whole command for YAML.",
 )
 
+IMPORT_NOT_IN_DEPS = Rule(
+    "DG203",
+    "import-not-in-deps",
+    "warning",
+    "A Python file of the repository that a stage's script imports is not covered by its `deps`.",
+    why="Code a script imports changes the stage's result as much as the script itself, "
+    "but DVC only watches the deps: after `src/utils.py` changes, a stage that runs "
+    "`src/train.py` (which imports it) stays up to date in `dvc status` and is never "
+    "re-run. Imports are followed from the script through every local module it reaches; "
+    "the standard library and installed packages are not the project's code.",
+    fix="Add the imported files, or the folder that holds them (often `src`), to the "
+    "stage's `deps`; `check-dvc-deps --fix` adds the files. Ignore the code "
+    '(`ignore = ["DG203"]`) if your stages deliberately do not re-run on library changes.',
+)
+
+# An import finding names this many files; beyond, it counts them.
+_LISTED_IMPORTS = 3
 # Keys of a stage whose block lists show how the file indents lists.
 _LIST_KEYS = ("outs", "metrics", "plots", "params")
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
@@ -68,6 +85,7 @@ class _Missing:
     dep: str  # as it goes in the YAML: relative to the stage's wdir
     script: Script
     mark: Mark  # the cmd (or cmd list item) that runs it
+    via: str | None = None  # for an import: the script that (transitively) imports it
     stages: list[str] = field(default_factory=list)
 
 
@@ -95,9 +113,18 @@ def check(context: CheckContext) -> Iterator[Finding]:
     if context.fix:
         fixed = _fix(project, [(f, t, m.dep) for f, t, m, fixable in reports if fixable])
         context.fixed.extend(sorted({f for f, _, _ in fixed}))
+    imports: dict[tuple[str, JsonPath, Mark, str, tuple[str, ...], bool], list[str]] = {}
     for dvcfile, template, item, fixable in reports:
-        if (dvcfile, template, item.dep) not in fixed:
+        if (dvcfile, template, item.dep) in fixed:
+            continue
+        if item.via is None:
             yield SCRIPT_NOT_IN_DEPS.at(dvcfile, item.mark, _message(template, item, fixable))
+        else:  # one finding per importing script, listing what it reaches
+            key = (dvcfile, template, item.mark, item.via, tuple(item.stages), fixable)
+            imports.setdefault(key, []).append(item.dep)
+    for (dvcfile, template, mark, via, names, fixable), deps in imports.items():
+        message = _import_message(template, via, list(names), deps, fixable)
+        yield IMPORT_NOT_IN_DEPS.at(dvcfile, mark, message)
 
 
 def _cmd_mark(doc: YamlDoc, template: JsonPath, index: int, stage: Stage) -> Mark:
@@ -130,13 +157,18 @@ def _missing(
         deps = [d.path for d in stage.deps]
         outs = [o.path for o in stage.outs]
         for n, cmd in enumerate(stage.cmds):
-            for script in scripts_in(cmd, stage.wdir, project):
+            mark = _cmd_mark(doc, template, n, stage)
+            scripts = scripts_in(cmd, stage.wdir, project)
+            wanted = [(s, None) for s in scripts] + [
+                (Script(module, "import", module), script.path)
+                for script in scripts
+                for module in local_imports(script, project)
+            ]
+            for script, via in wanted:
                 if _covered(script, deps) or _under(script.path, outs):
                     continue
                 dep = posixpath.relpath(script.path, stage.wdir)
-                item = found.setdefault(
-                    dep, _Missing(dep, script, _cmd_mark(doc, template, n, stage))
-                )
+                item = found.setdefault(dep, _Missing(dep, script, mark, via))
                 if stage.name not in item.stages:
                     item.stages.append(stage.name)
     return list(found.values())
@@ -154,34 +186,60 @@ def _covered(script: Script, deps: Sequence[str]) -> bool:
 
 
 def _message(template: JsonPath, item: _Missing, fixable: bool) -> str:
-    script, stages = item.script, item.stages
+    script = item.script
     if script.kind == "module":
         what = f"module {script.token} ({script.path})"
     elif script.kind == "argument":
         what = f"{script.path} (named in the command)"
     else:
         what = script.path
-    in_do = template[-1] == "do"
     verb = "uses" if script.kind == "argument" else "runs"
-    if len(stages) == 1:
-        who, their = f"stage '{stages[0]}' {verb}", "its"
-    elif fixable:
-        definition = template[1]
-        who, their = f"every member of '{definition}' ({', '.join(stages)}) {verb}", "their"
-    else:
-        who, their = "stages " + ", ".join(f"'{s}'" for s in stages) + f" {verb[:-1]}", "their"
-    if fixable:
-        where = "the deps under 'do'" if in_do else f"{their} deps"
-    else:
-        where = (
-            f"{their} deps (in the template, with ${{item}} or ${{key}} where the path "
-            "differs by member; --fix leaves it)"
-        )
+    who, their, where = _who(template, item.stages, fixable, verb)
     return (
         f"{who} {what} but {their} deps do not cover it: DVC will not re-run "
         f"{'the stage' if their == 'its' else 'them'} when it changes; "
         f'add "- {item.dep}" to {where}'
     )
+
+
+def _import_message(
+    template: JsonPath, via: str, stages: list[str], deps: list[str], fixable: bool
+) -> str:
+    who, their, where = _who(template, stages, fixable, "imports")
+    them = "it" if len(deps) == 1 else "them"
+    if len(deps) <= _LISTED_IMPORTS:
+        files = ", ".join(deps)
+        add = ", ".join(f'"- {d}"' for d in deps)
+    else:
+        shown = ", ".join(deps[:_LISTED_IMPORTS])
+        files = f"{len(deps)} local modules ({shown}, ...)"
+        folder = posixpath.commonpath(deps)
+        add = "each of them (--fix does)"
+        if folder not in ("", ".") and not folder.startswith(".."):
+            add += f' or their folder "- {folder}"'
+    return (
+        f"{who} {files} (through {via}) but {their} deps do not cover {them}: DVC will not "
+        f"re-run {'the stage' if their == 'its' else 'them'} when "
+        f"{'it changes' if them == 'it' else 'they change'}; add {add} to {where}"
+    )
+
+
+def _who(template: JsonPath, stages: list[str], fixable: bool, verb: str) -> tuple[str, str, str]:
+    """Who is missing the dep ("stage 'train' runs"), their pronoun, where the dep goes."""
+    if len(stages) == 1:
+        who, their = f"stage '{stages[0]}' {verb}", "its"
+    elif fixable:
+        who, their = f"every member of '{template[1]}' ({', '.join(stages)}) {verb}", "their"
+    else:
+        who, their = "stages " + ", ".join(f"'{s}'" for s in stages) + f" {verb[:-1]}", "their"
+    if fixable:
+        where = "the deps under 'do'" if template[-1] == "do" else f"{their} deps"
+    else:
+        where = (
+            f"{their} deps (in the template, with ${{item}} or ${{key}} where the path "
+            "differs by member; --fix leaves it)"
+        )
+    return who, their, where
 
 
 # --- the fixer: minimal text edits, verified by parsing the result ---------------------

@@ -1,0 +1,1 @@
+from common.plots import draw

@@ -1,0 +1,5 @@
+from .steps import scale
+
+
+def build_features(x):
+    return scale(x)
