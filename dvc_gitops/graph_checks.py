@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .findings import Finding, Rule
 from .model import Out, Pipeline, Ref, Stage
 from .project import SKIPPED_DIRS
+from .yamldoc import Mark
 
 if TYPE_CHECKING:
     from .project import Project
@@ -129,9 +130,13 @@ def _where(out: Ref) -> str:
 def _output_findings(pipeline: Pipeline) -> Iterator[Finding]:
     """Duplicate, overlapping and dvc-file outputs (one pass, a dict of paths)."""
     owner: dict[str, tuple[Stage, Out]] = {}
+    reported: set[tuple[str, Mark]] = set()
     for stage in pipeline.stages.values():
         for out in stage.outs:
             if _is_dvc_file(out.path):
+                if (out.file, out.mark) in reported:
+                    continue
+                reported.add((out.file, out.mark))
                 yield OUTPUT_IS_DVC_FILE.at(
                     out.file,
                     out.mark,
@@ -144,7 +149,22 @@ def _output_findings(pipeline: Pipeline) -> Iterator[Finding]:
                 owner[out.path] = (stage, out)
                 continue
             other_stage, other = first
-            if other_stage.address == stage.address:
+            if (out.file, out.mark) in reported:
+                continue
+            reported.add((out.file, out.mark))
+            if other.mark == out.mark and other.file == out.file and stage.member is not None:
+                members = [
+                    s.address
+                    for s in pipeline.stages.values()
+                    if s.dvcfile == stage.dvcfile and s.definition == stage.definition
+                ]
+                shown = ", ".join(members[:3]) + (", ..." if len(members) > 3 else "")
+                message = (
+                    f"output '{out.raw}' is the same path for every member of "
+                    f"'{stage.definition}' ({shown}): DVC refuses it; put ${{item}} (or "
+                    "${key}) in the path"
+                )
+            elif other_stage.address == stage.address:
                 message = (
                     f"output '{out.raw}' is declared twice in stage '{stage.address}' "
                     f"(also {_where(other)}): DVC refuses it; keep one"

@@ -104,7 +104,12 @@ def _syntax(inner: str) -> InterpolationError:
         return InterpolationError(
             "shell", f"'${{{inner}}}' is shell syntax, but DVC reads it as a template", inner
         )
-    return InterpolationError("syntax", f"'${{{inner}}}' is not a valid template", inner)
+    return InterpolationError(
+        "syntax",
+        f"'${{{inner}}}' is not a template DVC can read; name a key ('${{name}}', "
+        "'${a.b}', '${list[0]}') or escape a literal '\\${'",
+        inner,
+    )
 
 
 def to_text(value: Any, key: str | None = None, config: Mapping[str, str] | None = None) -> str:
@@ -192,7 +197,8 @@ class Context:
         if clash:
             raise InterpolationError(
                 "reserved",
-                f"'{clash[0]}' is reserved for foreach/matrix stages: rename it in {source}",
+                f"'{clash[0]}' is reserved in foreach and matrix stages: DVC refuses to "
+                "define it in vars; rename it",
                 clash[0],
             )
         self._merge(self.data, data, (), source)
@@ -274,13 +280,13 @@ class Context:
             return text.replace("\\${", "${")
         if len(found) == 1 and found[0].group(0) == text:
             value = self.select(found[0]["inner"])
-            _check_type(value, key)
+            _check_type(value, key, found[0]["inner"])
             return value
         pieces: list[str] = []
         index = 0
         for match in found:
             value = self.select(match["inner"])
-            _check_type(value, key)
+            _check_type(value, key, match["inner"])
             pieces.append(text[index : match.start()])
             pieces.append(to_text(value, key, config))
             index = match.end()
@@ -301,22 +307,27 @@ def _step(node: Any, part: str) -> tuple[bool, Any]:
     return False, None
 
 
-def _check_type(value: Any, key: str | None) -> None:
+def _check_type(value: Any, key: str | None, inner: str) -> None:
     if value is None or isinstance(value, PRIMITIVES):
         return
     if key is None or "foreach" in key:
         return
     if isinstance(value, Mapping) and key == "cmd":
         return
-    kind = "dict" if isinstance(value, Mapping) else type(value).__name__
-    where = "only into `cmd`" if kind == "dict" else "not into a string"
+    name = inner.strip()
+    if isinstance(value, Mapping):
+        first = next((k for k in value if isinstance(k, str)), "key")
+        raise InterpolationError(
+            "type",
+            f"'${{{name}}}' is a dict: DVC interpolates a dict only into `cmd` (as --key "
+            f"value flags), not into '{key}'; select one value, like '${{{name}.{first}}}'",
+            name,
+        )
     raise InterpolationError(
         "type",
-        f"cannot interpolate a {kind} into '{key}': DVC interpolates a dict {where}; "
-        "select a single value (${{a.b}})"
-        if kind == "dict"
-        else f"cannot interpolate a {kind} into '{key}': select one item (${{name[0]}}) "
-        "or use foreach",
+        f"'${{{name}}}' is a {type(value).__name__}: DVC cannot put it into '{key}'; "
+        f"select one item ('${{{name}[0]}}') or iterate over it with foreach",
+        name,
     )
 
 

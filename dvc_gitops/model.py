@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import difflib
 import heapq
 import json
 import posixpath
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .interpolation import (
+    TEMPLATE,
     Context,
     InterpolationError,
     has_template,
@@ -885,7 +887,7 @@ class _FileResolver:
                 try:
                     return context.resolve_text(item, key, self.config)
                 except InterpolationError as exc:
-                    self._report(exc, item, _mark(item_node, fallback))
+                    self._report(exc, item, self._template_mark(item_node, exc, fallback), context)
                     return _FAILED
             if isinstance(item, list):
                 return [walk(v, _child(item_node, i)[1]) for i, v in enumerate(item)]
@@ -904,19 +906,35 @@ class _FileResolver:
 
         return walk(value, node)
 
-    def _report(self, exc: InterpolationError, text: str, mark: Mark) -> None:
+    def _template_mark(
+        self, node: yaml.Node | None, exc: InterpolationError, fallback: Mark
+    ) -> Mark:
+        """Where the failing `${...}` itself stands in the YAML source, when it can tell."""
+        if node is None:
+            return fallback
+        source = self.doc.text[node.start_mark.index : node.end_mark.index]
+        wanted = exc.expression.strip()
+        for match in TEMPLATE.finditer(source):
+            if match["inner"].strip() == wanted:
+                before = source[: match.start()]
+                newline = before.rfind("\n")
+                line = node.start_mark.line + 1 + before.count("\n")
+                if newline < 0:
+                    return Mark(line, node.start_mark.column + 1 + match.start())
+                return Mark(line, match.start() - newline)
+        return _mark(node, fallback)
+
+    def _report(self, exc: InterpolationError, text: str, mark: Mark, context: Context) -> None:
         if exc.kind == "missing" and self.incomplete:
             return  # the file-level failure already explains it
-        shown = text if len(text) <= 60 else text[:57] + "..."
         if exc.kind == "missing":
-            message = (
-                f"{exc.message} for '{shown}': no such key in the params.yaml beside "
-                "dvc.yaml or in vars; define it or fix the name"
-            )
+            hint = _missing_hint(exc.expression, context, join_path(self.folder, DEFAULT_PARAMS))
+            message = f"{exc.message}: {hint}"
         elif exc.kind == "shell":
+            name = re.split(r"[^A-Za-z0-9_]", exc.expression.lstrip("#"), maxsplit=1)[0]
             message = (
                 f"{exc.message}; escape it as '\\${{{exc.expression}}}' or write "
-                f"'${exc.expression.split(':')[0].split('-')[0]}' if the shell should expand it"
+                f"'${name}' if the shell should expand it"
             )
         else:
             message = exc.message
@@ -1043,6 +1061,41 @@ class _FileResolver:
                         )
                         self.fail(f"params of '{to_text(file)}' is not a list")
         return found
+
+
+def _missing_hint(expression: str, context: Context, params_file: str) -> str:
+    """How to fix a template naming a key the context lacks."""
+    parts = [p.strip() for p in expression.replace("[", ".").replace("]", "").split(".")]
+    if parts[0] in ("item", "key") and parts[0] not in context.data:
+        return (
+            f"`{parts[0]}` exists only in foreach and matrix stages (`key` only when foreach "
+            "iterates a mapping); iterate, or name a params key"
+        )
+    node: Any = context.data
+    depth = 0
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+        depth += 1
+    if 0 < depth < len(parts) and isinstance(node, dict) and node:
+        where = ".".join(parts[:depth])
+        keys = ", ".join(sorted(k for k in node if isinstance(k, str))[:6])
+        return f"'{where}' has only {keys}; fix the name or add the key"
+    known: list[str] = []
+
+    def collect(value: Any, prefix: str, level: int) -> None:
+        if not isinstance(value, dict) or level > 4 or len(known) > 5000:
+            return
+        for key, item in value.items():
+            known.append(prefix + key)
+            collect(item, prefix + key + ".", level + 1)
+
+    collect(context.data, "", 0)
+    close = difflib.get_close_matches(".".join(parts), known, n=1, cutoff=0.75)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"define it in {params_file} (read automatically) or in vars, or fix the name"
 
 
 class _Failed:

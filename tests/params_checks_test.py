@@ -30,11 +30,11 @@ def where(found: list[Finding]) -> list[tuple[str, str, int, int]]:
 CASES = {
     "missing-key": (
         {"dvc.yaml": "stages:\n  a:\n    cmd: echo ${nope}\n"},
-        [("DG303", "dvc.yaml", 3, 10)],
+        [("DG303", "dvc.yaml", 3, 15)],  # at the template itself
     ),
     "shell-default": (
         {"dvc.yaml": "stages:\n  a:\n    cmd: deploy --env ${ENV:-dev}\n"},
-        [("DG304", "dvc.yaml", 3, 10)],
+        [("DG304", "dvc.yaml", 3, 23)],
     ),
     "dict-outside-cmd": (
         {
@@ -69,7 +69,7 @@ CASES = {
     ),
     "empty-template": (
         {"dvc.yaml": "stages:\n  a:\n    cmd: echo ${}\n"},
-        [("DG311", "dvc.yaml", 3, 10)],
+        [("DG311", "dvc.yaml", 3, 15)],
     ),
     "foreach-scalar": (
         {
@@ -186,3 +186,27 @@ def test_dvc_repro_really_fails_on_a_missing_params_key(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "Parameters 'train.epochs' are missing from 'params.yaml'" in done.stderr
     assert [f.severity for f in findings(root)] == ["error"]
+
+
+def test_a_template_in_a_block_scalar_is_found_on_its_own_line(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "params.yaml": "train: {lr: 1}\n",
+            "dvc.yaml": d(
+                """
+                stages:
+                  a:
+                    cmd: >-
+                      python train.py
+                      --lr ${train.lr}
+                      --epochs ${train.epochs}
+                """
+            ),
+        },
+    )
+    (finding,) = findings(root)
+    assert (finding.code, finding.line, finding.column) == ("DG303", 6, 16)
+    assert finding.message == (
+        "could not find 'train.epochs': 'train' has only lr; fix the name or add the key"
+    )
