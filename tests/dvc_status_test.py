@@ -353,7 +353,8 @@ def test_scope_staged_asks_only_about_touched_stages(repo: Path, run: Run) -> No
     (repo / "data/raw.csv").write_text("x,y\n9,9\n")  # prepare is stale, but not staged
     (repo / "src/evaluate.sh").write_text("echo '{\"acc\": 3}' > metrics.json\n")
     git(repo, "add", "src/evaluate.sh")
-    assert dvc_status.staged_targets(Project(repo)) == ["evaluate", "report"]
+    assert dvc_status.staged_stages(Project(repo)) == ["evaluate", "report"]
+    assert dvc_status.dvc_targets(Project(repo), ["evaluate", "report"]) == ["dvc.yaml"]
     _, lines, _ = run("--scope", "staged")
     assert lines == [
         "dvc.yaml:21:3: DG401 stage 'evaluate' is stale: dep modified: src/evaluate.sh; "
@@ -376,7 +377,7 @@ def test_scope_staged_with_nothing_relevant_staged_skips_dvc(repo: Path, run: Ru
 def test_scope_staged_params_file_and_dvc_yaml(repo: Path) -> None:
     edit(repo, "params.yaml", "lr: 0.1", "lr: 0.2")
     git(repo, "add", "params.yaml")
-    assert dvc_status.staged_targets(Project(repo)) == [
+    assert dvc_status.staged_stages(Project(repo)) == [
         "prepare",
         "train",
         "evaluate",
@@ -387,7 +388,11 @@ def test_scope_staged_params_file_and_dvc_yaml(repo: Path) -> None:
     git(repo, "reset", "-q")
     (repo / "sub/dvc.yaml").write_text((repo / "sub/dvc.yaml").read_text() + "\n")
     git(repo, "add", "sub/dvc.yaml")
-    assert dvc_status.staged_targets(Project(repo)) == ["sub/dvc.yaml:inner"]
+    assert dvc_status.staged_stages(Project(repo)) == ["sub/dvc.yaml:inner"]
+    assert dvc_status.dvc_targets(Project(repo), ["sub/dvc.yaml:inner", "x.dvc"]) == [
+        "sub/dvc.yaml:inner",
+        "x.dvc",
+    ]
 
 
 def test_scope_staged_survives_a_broken_dvc_file_elsewhere(repo: Path, run: Run) -> None:
