@@ -409,6 +409,17 @@ def test_scope_staged_survives_a_broken_dvc_file_elsewhere(repo: Path, run: Run)
     assert [line.split(": ")[1] for line in lines] == ["DG401 stage 'train' is stale"]
 
 
+def test_scope_staged_asks_dvc_about_a_staged_dvc_yaml_it_cannot_model(
+    repo: Path, run: Run
+) -> None:
+    (repo / "sub/dvc.yaml").write_text("stages:\n  inner: [\n")
+    git(repo, "add", "sub/dvc.yaml")
+    assert dvc_status.staged_stages(Project(repo)) == ["sub/dvc.yaml"]
+    code, lines, err = run("--scope", "staged")
+    assert (code, lines) == (4, [])
+    assert err.startswith("dvc-status: error: `dvc status` failed: './sub/dvc.yaml' is invalid")
+
+
 # -- setup problems and DVC failures ----------------------------------------------------------
 
 
@@ -453,6 +464,9 @@ def test_project_virtualenv_is_found_before_path(
     assert dvc_status.find_dvc(Project(repo)) == [str(repo / ".venv/bin/dvc")]
     monkeypatch.setenv("VIRTUAL_ENV", str(VENV_BIN.parent))
     assert dvc_status.find_dvc(Project(repo)) == [str(VENV_BIN / "dvc")]
+    # A configured path is relative to the project root, wherever the command runs.
+    os.chdir(repo / "sub")
+    assert dvc_status.find_dvc(Project(repo), ".venv/bin/dvc") == [str(repo / ".venv/bin/dvc")]
 
 
 def test_dvc_beside_the_running_interpreter(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -113,9 +113,10 @@ def find_dvc(project: Project, dvc: str | None = None) -> list[str]:
     package is installed; then `dvc` on PATH.
     """
     if dvc:
-        found = shutil.which(dvc, path=None if os.sep in dvc else os.environ.get("PATH"))
-        if found is None and os.sep not in dvc:
-            found = shutil.which(str(project.root / dvc))
+        # A path is relative to the project root (config is written there); a bare name
+        # is looked up on PATH.
+        is_path = "/" in dvc or os.sep in dvc
+        found = shutil.which(str(project.root / dvc)) if is_path else shutil.which(dvc)
         if found is None:
             raise DvcUnavailable(f"--dvc {dvc}: no such executable; give the path of DVC")
         return [found]
@@ -350,8 +351,10 @@ def check(context: CheckContext) -> Iterator[Finding]:
     if not result.ok:
         _stop(result.exit_code, str(result.error))
     if wanted:
-        keep = set(wanted)
-        result.stages = {a: e for a, e in result.stages.items() if a in keep}
+        # A file target answers for all its stages: keep the wanted ones (and whatever
+        # the model does not know, which only a file or `.dvc` target can have brought).
+        keep, known = set(wanted), project.pipeline.stages
+        result.stages = {a: e for a, e in result.stages.items() if a in keep or a not in known}
     yield from explain(project, result)
 
 
@@ -376,7 +379,9 @@ def staged_stages(project: Project) -> list[str]:
     for address in touched:
         wanted.update(pipeline.downstream(address))
     ordered = [a for a in pipeline.topological_order() if a in wanted]
-    # `.dvc` files name their own target; DVC reports them by file name.
+    # A staged dvc.yaml our model could not read: DVC is asked about the whole file (and
+    # says what is wrong with it). `.dvc` files are their own targets.
+    ordered += sorted(f for f in pipeline.problems if f in staged)
     ordered += sorted(p for p in staged if p.endswith(".dvc") and project.exists(p))
     return ordered
 
