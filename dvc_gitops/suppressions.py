@@ -79,6 +79,11 @@ def apply(
     return kept
 
 
+def hides(project: Project, finding: Finding) -> bool:
+    """Whether an inline comment suppresses `finding` (a fixer leaves those alone)."""
+    return any(s.covers(finding) for s in _read(project, finding.path))
+
+
 def _read(project: Project, path: str) -> list[Suppression]:
     try:
         text = project.read_text(path)

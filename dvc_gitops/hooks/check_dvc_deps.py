@@ -9,15 +9,17 @@ resolved from the pipeline model (vars, `${}`, foreach and matrix already applie
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .. import suppressions
 from ..cmd_scripts import Script, is_parsable, local_imports, scripts_in
 from ..findings import Finding, Rule
 from ..project import FileProblem, Project
@@ -109,22 +111,40 @@ def check(context: CheckContext) -> Iterator[Finding]:
         for item in _missing(project, doc, template, stages):
             reports.append((dvcfile, template, item, item.stages == members))
 
-    fixed: set[tuple[str, JsonPath, str]] = set()
-    if context.fix:
-        fixed = _fix(project, [(f, t, m.dep) for f, t, m, fixable in reports if fixable])
-        context.fixed.extend(sorted({f for f, _, _ in fixed}))
+    # Each finding with the (file, template, dep) lines that would fix it.
+    found: list[tuple[Finding, list[tuple[str, JsonPath, str]], bool]] = []
     imports: dict[tuple[str, JsonPath, Mark, str, tuple[str, ...], bool], list[str]] = {}
     for dvcfile, template, item, fixable in reports:
-        if (dvcfile, template, item.dep) in fixed:
-            continue
         if item.via is None:
-            yield SCRIPT_NOT_IN_DEPS.at(dvcfile, item.mark, _message(template, item, fixable))
+            finding = SCRIPT_NOT_IN_DEPS.at(dvcfile, item.mark, _message(template, item, fixable))
+            found.append((finding, [(dvcfile, template, item.dep)], fixable))
         else:  # one finding per importing script, listing what it reaches
             key = (dvcfile, template, item.mark, item.via, tuple(item.stages), fixable)
             imports.setdefault(key, []).append(item.dep)
     for (dvcfile, template, mark, via, names, fixable), deps in imports.items():
-        message = _import_message(template, via, list(names), deps, fixable)
-        yield IMPORT_NOT_IN_DEPS.at(dvcfile, mark, message)
+        finding = IMPORT_NOT_IN_DEPS.at(
+            dvcfile, mark, _import_message(template, via, list(names), deps, fixable)
+        )
+        found.append((finding, [(dvcfile, template, d) for d in deps], fixable))
+    if not context.fix:
+        yield from (finding for finding, _, _ in found)
+        return
+    # Fix only what the run reports: not what config or an inline comment silences.
+    to_fix = [
+        line
+        for finding, lines, fixable in found
+        if fixable
+        and project.config.is_selected(finding.code, finding.path)
+        and not suppressions.hides(project, finding)
+        for line in lines
+    ]
+    fixed, moved = _fix(project, to_fix)
+    context.fixed.extend(sorted({f for f, _, _ in fixed}))
+    for finding, lines, _ in found:
+        if not set(lines) <= fixed:
+            # The fix inserted lines above it: point at where it stands now.
+            line = moved.get(finding.path, {}).get(finding.line, finding.line)
+            yield replace(finding, line=line)
 
 
 def _cmd_mark(doc: YamlDoc, template: JsonPath, index: int, stage: Stage) -> Mark:
@@ -247,16 +267,20 @@ def _who(template: JsonPath, stages: list[str], fixable: bool, verb: str) -> tup
 
 def _fix(
     project: Project, wanted: list[tuple[str, JsonPath, str]]
-) -> set[tuple[str, JsonPath, str]]:
-    """Add each dep to its file; returns what was written (a file is all or nothing)."""
+) -> tuple[set[tuple[str, JsonPath, str]], dict[str, dict[int, int]]]:
+    """Add each dep to its file (a file is all or nothing).
+
+    Returns what was written, and per rewritten file where each old line now stands.
+    """
     by_file: dict[str, dict[JsonPath, list[str]]] = {}
     for dvcfile, template, dep in wanted:
         deps = by_file.setdefault(dvcfile, {}).setdefault(template, [])
         if dep not in deps:
             deps.append(dep)
     done: set[tuple[str, JsonPath, str]] = set()
+    moved: dict[str, dict[int, int]] = {}
     for dvcfile, templates in by_file.items():
-        doc = project.yaml(dvcfile)
+        doc = original = project.yaml(dvcfile)
         for template, deps in templates.items():
             text = add_deps(doc, template, deps)
             if text is None:
@@ -267,7 +291,19 @@ def _fix(
             bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
             project.path(dvcfile).write_bytes((bom + doc.text).encode("utf-8"))
             done |= {(dvcfile, t, d) for t, deps in templates.items() for d in deps}
-    return done
+            moved[dvcfile] = _line_moves(original.text, doc.text)
+    return done, moved
+
+
+def _line_moves(before: str, after: str) -> dict[int, int]:
+    """Old line number -> new line number, for a text that only gained insertions."""
+    old, new = _lines(before), _lines(after)
+    moves: dict[int, int] = {}
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for n in range(block.size):
+            moves[block.a + n + 1] = block.b + n + 1
+    return moves
 
 
 def add_deps(doc: YamlDoc, mapping: JsonPath, deps: Sequence[str]) -> str | None:
