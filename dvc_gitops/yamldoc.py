@@ -200,11 +200,35 @@ def _problem_mark(exc: yaml.YAMLError, text: str = "") -> Mark:
     context = getattr(exc, "context_mark", None)
     mark = problem or context
     at_end = problem is not None and problem.index >= len(text.rstrip())
-    if at_end and context is not None and text:
-        mark = context
+    if at_end and text:
+        opener = _unclosed_flow(text)
+        if opener is not None:
+            return opener
+        if context is not None:
+            mark = context
     if mark is None:
         return Mark(1, 1)
     return Mark(mark.line + 1, mark.column + 1)
+
+
+def _unclosed_flow(text: str) -> Mark | None:
+    """The `[` or `{` that is never closed, if any: where an 'end of file' error began."""
+    stack: list[Mark] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        quote = ""
+        for column, char in enumerate(line, 1):
+            if quote:
+                if char == quote:
+                    quote = ""
+            elif char in "'\"":
+                quote = char
+            elif char == "#" and (column == 1 or line[column - 2] in " \t"):
+                break
+            elif char in "[{":
+                stack.append(Mark(number, column))
+            elif char in "]}" and stack:
+                stack.pop()
+    return stack[0] if stack else None
 
 
 def _problem_text(exc: yaml.YAMLError) -> str:

@@ -204,6 +204,17 @@ NON_TEXT_KEY = Rule(
     why="DVC wants names as text: `1:` is the number 1 and DVC refuses it.",
     fix="Quote the name: `'1':`.",
 )
+PLOT_FLAGS_LIST = Rule(
+    "DG124",
+    "plot-flags-list",
+    "error",
+    "A stage plot whose properties are a list of mappings (`- file.csv: [{x: a}]`).",
+    why="DVC's schema lets a list through, then loading the stage fails with 'Expected dict "
+    "for ...': every DVC command on the repository stops.",
+    fix="Give the plot one mapping of properties (`- file.csv: {x: a, y: b}`); for several "
+    "views of one file, use top-level `plots:` entries with ids.",
+)
+
 STAGE_KEYS = [
     "cmd",
     "wdir",
@@ -349,8 +360,9 @@ def _explain(doc: YamlDoc, error: Any) -> Iterator[Finding]:
                 yield _extra_key(doc, path, key)
     elif kind == "required" and isinstance(instance, dict):
         for key in error.validator_value:
-            if key not in instance:
-                yield _missing(doc, path, key, instance)
+            finding = _missing(doc, path, key, instance) if key not in instance else None
+            if finding is not None:
+                yield finding
     elif kind == "minProperties":
         yield EMPTY_VALUE.at_value(
             doc, path, f"{_place(path)} is an empty mapping: name the plot's file or id"
@@ -394,7 +406,7 @@ def _extra_key(doc: YamlDoc, path: JsonPath, key: Any) -> Finding:
         hint = LEGACY_STAGE_KEYS[key].format(dir=_live_dir(doc.data, at))
         return LEGACY_KEY.at_key(doc, at, f"`{key}` in {where} is not accepted by DVC 3: {hint}")
     known = _known_keys(path)
-    if (key in PLOT_PROPERTIES or key == "header") and path[-2:-1] in (("outs",), ("metrics",)):
+    if (key in PLOT_PROPERTIES or key == "header") and path[-3:-2] in (("outs",), ("metrics",)):
         return PLOT_KEY_ON_OUTPUT.at_key(
             doc,
             at,
@@ -403,23 +415,32 @@ def _extra_key(doc: YamlDoc, path: JsonPath, key: Any) -> Finding:
         )
     if key == "checkpoint" and path == ():
         return UNKNOWN_KEY.at_key(doc, at, f"`{key}` is not a top-level key: delete it")
-    guess = ALIASES.get(key)
-    if guess not in known:
-        matches = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        guess = matches[0] if matches else None
+    guess = _guess(key, known)
     if guess is not None:
         return UNKNOWN_KEY.at_key(
             doc, at, f"unknown key `{key}` in {where}: did you mean `{guess}`?"
         )
-    allowed = ", ".join(known)
+    allowed = ", ".join(k for k in known if k != "checkpoint")
     return UNKNOWN_KEY.at_key(
         doc, at, f"unknown key `{key}` in {where}: DVC refuses it (allowed: {allowed})"
     )
 
 
-def _missing(doc: YamlDoc, path: JsonPath, key: str, instance: dict[Any, Any]) -> Finding:
+def _guess(key: str, known: list[str]) -> str | None:
+    """The known key a typo most likely meant: a common slip first, then by spelling."""
+    alias = ALIASES.get(key)
+    if alias in known:
+        return alias
+    matches = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _missing(doc: YamlDoc, path: JsonPath, key: str, instance: dict[Any, Any]) -> Finding | None:
     where = _place(path)
     if key == "cmd":
+        if any(isinstance(k, str) and _guess(k, STAGE_KEYS) == "cmd" for k in instance):
+            # `command:` is reported as a typo of `cmd`; saying "no cmd" too is noise
+            return None
         if not instance and not _is_foreach_body(path):
             return EMPTY_STAGE.at_key(
                 doc,
@@ -507,9 +528,24 @@ def _wrong_type(doc: YamlDoc, path: JsonPath, instance: Any, expected: Any) -> F
             f"{where} is a single string; DVC wants a list: write `[{instance}]` or a "
             f"`- {instance}` item",
         )
+    if _is_stage(path) and isinstance(instance, str):
+        return WRONG_TYPE.at_value(
+            doc,
+            path,
+            f"{where} is text, not a mapping: put `cmd: {instance}` on its own line, "
+            f"indented under `{path[1]}:`",
+        )
     if _is_stage(path):
-        hint = " with `cmd:`" if "object" in wanted else ""
-        return WRONG_TYPE.at_value(doc, path, f"{where} must be {words}{hint}, found {found}")
+        return WRONG_TYPE.at_value(
+            doc, path, f"{where} must be a mapping with `cmd:`, found {found}"
+        )
+    if path == ("stages",) and isinstance(instance, list):
+        return WRONG_TYPE.at_value(
+            doc,
+            path,
+            "`stages` must be a mapping, found a list: write each stage as `name:` with its "
+            "keys indented under it, not as a `- ` item",
+        )
     if isinstance(instance, dict) and path[-2:-1] == ("deps",) and "path" in instance:
         return WRONG_TYPE.at_value(
             doc,
@@ -532,8 +568,10 @@ def _wrong_type(doc: YamlDoc, path: JsonPath, instance: Any, expected: Any) -> F
 
 
 def _beyond_schema(doc: YamlDoc, data: dict[Any, Any]) -> Iterator[Finding]:
-    """What the schema lets through and DVC silently ignores (`- file: lr` in params, which
-    DVC crashes on, is the params rules' DG313)."""
+    """What the schema lets through and DVC then fails on, or silently ignores.
+
+    (`- file: lr` in params, which DVC also fails on, is the params rules' DG313.)
+    """
     stages = data.get("stages")
     if not isinstance(stages, dict):
         return
@@ -551,6 +589,14 @@ def _beyond_schema(doc: YamlDoc, data: dict[Any, Any]) -> Iterator[Finding]:
                 if not isinstance(entry, dict):
                     continue
                 for out, flags in entry.items():
+                    if isinstance(flags, list):
+                        yield PLOT_FLAGS_LIST.at_value(
+                            doc,
+                            (*base, kind, index, out),
+                            f"the properties of {OUTPUT_KINDS[kind]} '{out}' are a list: DVC "
+                            "fails loading it ('Expected dict'); write one mapping "
+                            "(`{x: ..., y: ...}`)",
+                        )
                     for one in flags if isinstance(flags, list) else [flags]:
                         if isinstance(one, dict) and "checkpoint" in one:
                             yield CHECKPOINT_IGNORED.at_key(
