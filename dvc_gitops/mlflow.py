@@ -138,10 +138,10 @@ def _entry(project: Project, stage: str | None) -> tuple[str, MappedStage, Exper
         raise MapError(
             f"{emap.path} not found at {project.root}: write it with `dvc-gitops map init`"
         )
-    if emap.doc is None and emap.problems:
+    entry = emap.entry_for(address)
+    if entry is None and emap.problems:  # say why the map could not give the entry
         problem = emap.problems[0]
         raise MapError(f"{emap.path}:{problem.mark.line}:{problem.mark.column}: {problem.message}")
-    entry = emap.entry_for(address)
     if entry is None:
         raise MapError(
             f"{emap.path} does not map stage '{address}': add `{address}: {{experiment: NAME}}` "

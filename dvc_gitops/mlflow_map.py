@@ -177,9 +177,9 @@ def schema_problems(doc: YamlDoc) -> list[MapProblem]:
     if doc.data is None:
         return [MapProblem(Mark(1, 1), f"the map is empty: start with `version: 1` {_FIX_EMPTY}")]
     problems = []
-    for error in sorted(_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.path))):
+    for error in _validator().iter_errors(doc.data):
         problems.extend(_explain(doc, tuple(error.absolute_path), error))
-    return problems
+    return sorted(problems, key=lambda p: (p.mark, p.message))
 
 
 _FIX_EMPTY = "and `stages:` (or write one with `dvc-gitops map init`)"
@@ -260,7 +260,7 @@ def dump_map(entries: list[tuple[str, str, str | None, str]], tracking_uri: str 
     return "\n".join(lines) + "\n"
 
 
-_PLAIN = re.compile(r"[A-Za-z_][\w.@*/-]*")
+_PLAIN = re.compile(r"[A-Za-z_][\w.@*/:+-]*(?<!:)")
 
 
 def _scalar(text: str) -> str:

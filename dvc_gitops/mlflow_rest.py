@@ -24,11 +24,14 @@ DEFAULT_TIMEOUT = 5.0
 class MlflowError(Exception):
     """A request failed; `kind` is unreachable | auth | http | protocol."""
 
-    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, status: int | None = None, error_code: str = ""
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
+        self.error_code = error_code  # MLflow's own, e.g. RESOURCE_DOES_NOT_EXIST
 
 
 def is_server_uri(uri: str) -> bool:
@@ -80,7 +83,7 @@ class MlflowRest:
         try:
             answer = self.call("GET", "experiments/get-by-name", params={"experiment_name": name})
         except MlflowError as exc:
-            if exc.status == 404:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
         experiment = answer.get("experiment")
@@ -158,10 +161,12 @@ class MlflowRest:
 
     def _http_error(self, exc: urllib.error.HTTPError) -> MlflowError:
         try:
-            detail = json.loads(exc.read() or b"{}").get("message", "")
-        except (ValueError, AttributeError, OSError):
-            detail = ""
-        detail = " ".join(str(detail).split())[:200]
+            answer = json.loads(exc.read() or b"{}")
+        except (ValueError, OSError):
+            answer = None
+        answer = answer if isinstance(answer, dict) else {}
+        detail = " ".join(str(answer.get("message", "")).split())[:200]
+        error_code = str(answer.get("error_code", ""))
         if exc.code in (401, 403):
             sent = "no credentials were sent"
             if "Authorization" in self.headers:
@@ -173,8 +178,11 @@ class MlflowRest:
                 "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN",
                 exc.code,
             )
+        if not error_code:
+            detail = "is this the URL of an MLflow tracking server?"
         return MlflowError(
             "http",
             f"{self.uri} answered {exc.code} {exc.reason}" + (f": {detail}" if detail else ""),
             exc.code,
+            error_code,
         )

@@ -152,7 +152,7 @@ def scan_cmd(cmd: str, path: str, mark: Mark) -> tuple[list[Claim], list[Claim]]
         if name == EXPERIMENT_ENV:
             experiments.append(Claim(path, mark, how, None if hidden else value, hidden))
         elif name == EXPERIMENT_ID_ENV:
-            experiments.append(Claim(path, mark, how, None, value, by_id=True))
+            experiments.append(Claim(path, mark, how, None if hidden else value, hidden, True))
         elif name == TRACKING_ENV:
             uris.append(Claim(path, mark, how, None if hidden else value, hidden))
     return experiments, uris
@@ -162,7 +162,8 @@ def is_file_store(uri: str) -> bool:
     """Whether a tracking URI is MLflow's file store (refused by MLflow 3 by default)."""
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", uri) and not re.match(r"^[A-Za-z]:[\\/]", uri):
         return uri.lower().startswith("file:")
-    return True  # a bare path like ./mlruns is a file store
+    # Databricks is named without a colon; any other bare path is a file store (./mlruns).
+    return uri not in ("databricks", "databricks-uc", "uc")
 
 
 class _Visitor(ast.NodeVisitor):

@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import git_init
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -58,10 +59,31 @@ def run_case(case: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out + f"[exit {code}]\n"
 
 
+# An online MLflow case holds this file: the server state it needs, set up on the session's
+# real tracking server, whose URI the hook gets in MLFLOW_TRACKING_URI (`tracking_uri_path`
+# is appended to it) and the expected output shows as $MLFLOW_TRACKING_URI.
+MLFLOW_SEED = "mlflow-server.yaml"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_golden(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_golden(
+    case: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     work = tmp_path / "work"
+    server_uri = None
+    if (case / MLFLOW_SEED).exists():
+        server = request.getfixturevalue("mlflow_server")
+        spec = yaml.safe_load((case / MLFLOW_SEED).read_text())
+        server.seed(spec)
+        server_uri = server.uri + spec.get("tracking_uri_path", "")
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server_uri)
     out = run_case(case, work, capsys)
+    if server_uri:
+        out = out.replace(server_uri, "$MLFLOW_TRACKING_URI")
     expected_file = case / "expected.txt"
     if os.environ.get("GOLDEN_UPDATE"):
         expected_file.write_text(out)

@@ -232,7 +232,10 @@ def _file_store(path: str, mark: Mark, uri: str, how: str) -> Finding:
 
 def _unknown_stage(emap: ExperimentMap, entry: MappedStage, addresses: list[str]) -> Finding:
     what = "glob" if entry.is_glob else "stage"
-    close = difflib.get_close_matches(entry.pattern, addresses, n=1, cutoff=0.6)
+    candidates = addresses
+    if entry.is_glob:  # suggest a glob over a foreach/matrix stage's members
+        candidates = list(dict.fromkeys(a.rsplit("@", 1)[0] + "@*" for a in addresses))
+    close = difflib.get_close_matches(entry.pattern, candidates, n=1, cutoff=0.6)
     if close:
         hint = f"did you mean '{close[0]}'?"
     elif addresses:
@@ -265,10 +268,11 @@ def _not_mapped(emap: ExperimentMap, stage: Any, path: str, mark: Mark, what: st
 def _compare(emap: ExperimentMap, entry: MappedStage, address: str, claim: Claim) -> Finding | None:
     mapped = f"'{entry.experiment}' ({emap.path}:{entry.mark.line}, stage '{address}')"
     if claim.by_id:
+        ident = f"'{claim.value}'" if claim.value is not None else f"`{claim.hidden_by}`"
         return EXPERIMENT_UNRESOLVED.at(
             claim.path,
             claim.mark,
-            f"{claim.how} picks the experiment by id ({claim.hidden_by}), which cannot be "
+            f"{claim.how} picks the experiment by id ({ident}), which cannot be "
             f"compared with the mapped {mapped} offline: name it instead, {HELPER_HINT}",
         )
     if claim.value is None:
@@ -331,16 +335,16 @@ def _experiment_findings(
             "run would silently create a new one",
         )
         return
-    experiment_id = str(experiment.get("experiment_id", ""))
     if experiment.get("lifecycle_stage") != "active":
         yield EXPERIMENT_DELETED.at(
             emap.path,
             at,
-            f"experiment '{name}' (stage '{entry.pattern}') is deleted on {client.uri}: "
-            f"restore it (`mlflow experiments restore --experiment-id {experiment_id}`) or "
-            "map another name; MLflow refuses to log to it",
+            f"experiment '{name}' (stage '{entry.pattern}') is deleted on {client.uri}, and "
+            "MLflow refuses to log to it: restore it (`mlflow experiments restore -x ID`; "
+            f"`mlflow experiments get -n {name}` shows the ID) or map another name",
         )
         return
+    experiment_id = str(experiment.get("experiment_id", ""))
     runs = client.search_runs([experiment_id], filter="tags.`dvc.stage` LIKE '%'")
     if not runs:
         return
@@ -349,14 +353,13 @@ def _experiment_findings(
     stage = tags.get("dvc.stage")
     owner = emap.entry_for(stage) if isinstance(stage, str) else None
     if isinstance(stage, str) and (owner is None or owner.experiment != name):
-        run_id = run.get("info", {}).get("run_id", "?")
-        elsewhere = f"maps it to '{owner.experiment}'" if owner else "does not map it"
+        elsewhere = f"sends that stage to '{owner.experiment}'" if owner else "lacks that stage"
         yield RUN_FROM_OTHER_STAGE.at(
             emap.path,
             at,
-            f"the latest run in experiment '{name}' ({run_id}) was logged by stage "
-            f"'{stage}', but the map {elsewhere}: update the map, or fix where that "
-            "stage logs",
+            f"the latest run in experiment '{name}' was logged by stage '{stage}' (search "
+            f"tags.`dvc.stage` = '{stage}'), but the map {elsewhere}: update the map, or "
+            "fix where that stage logs",
         )
 
 

@@ -1,0 +1,1 @@
+print("the experiment comes from the environment")

@@ -1,0 +1,3 @@
+from src.tracking import log_run
+
+log_run({"auc": 0.9})

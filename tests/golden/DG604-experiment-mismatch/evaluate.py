@@ -1,0 +1,3 @@
+import os
+
+os.environ["MLFLOW_EXPERIMENT_NAME"] = "churn-evaluation"

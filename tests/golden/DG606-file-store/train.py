@@ -1,0 +1,4 @@
+import mlflow
+
+mlflow.set_tracking_uri("./mlruns")
+mlflow.set_experiment("churn-train")
