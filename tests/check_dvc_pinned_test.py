@@ -15,14 +15,10 @@ import yaml
 
 from dvc_gitops.dependency_files import dependency_files, read_declarations
 from dvc_gitops.hooks import check_dvc_pinned
-from dvc_gitops.hooks.check_dvc_pinned import (
-    check,
-    find_pins,
-    installed_version,
-    plugin_needs,
-    project_interpreter,
-)
+from dvc_gitops.hooks.check_dvc_pinned import check, find_pins, installed_version
 from dvc_gitops.project import Project
+from dvc_gitops.project_python import project_interpreter
+from dvc_gitops.remote_plugins import plugin_needs
 from dvc_gitops.runner import CheckContext
 
 CORPUS = Path("/work/shared/corpus")
@@ -504,6 +500,31 @@ def test_plugin_needs_name_the_place(make_repo: Callable[..., Path]) -> None:
     ]
 
 
+def test_import_url_dvc_files_need_plugins(make_repo: Callable[..., Path]) -> None:
+    root = make_repo(
+        {
+            "data/raw.csv.dvc": "md5: 0\nfrozen: true\ndeps:\n- etag: x\n  path: azure://c/raw.csv\n"
+            "outs:\n- md5: 1\n  path: raw.csv\n",
+            "requirements.txt": "dvc==3.67.1\n",
+            ".dvc/config": "",
+        }
+    )
+    assert run_check(root) == ["data/raw.csv.dvc:5:9 DG506"]
+
+
+def test_inline_suppression_in_a_requirements_file(
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`# dvc-gitops: ignore[DG502]` is a pip comment too; --fix leaves that line alone."""
+    text = "dvc>=3  # dvc-gitops: ignore[DG502]\ndvc-s3==3.3.0\n"
+    root = in_dir(make_repo({"requirements.txt": text, "pyproject.toml": "[project]\n"}))
+    assert check_dvc_pinned.main(["--no-installed", "--fix"]) == 0
+    assert (root / "requirements.txt").read_text() == text
+    assert capsys.readouterr().out == "No findings.\n"
+
+
 # -- the fixer -------------------------------------------------------------------------
 
 FIX_CASES = {
@@ -649,6 +670,31 @@ def test_fix_pins_the_installed_version(
     assert (root / "requirements.txt").read_text() == f"dvc=={OLD_DVC}  # any\n"
     assert capsys.readouterr().out == "requirements.txt: fixed\nNo findings.\n"
     assert check_dvc_pinned.main([]) == 0
+
+
+@pytest.mark.slow
+def test_plugin_from_an_extra_but_not_installed(
+    old_dvc_venv: Path,
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    in_dir(
+        make_repo(
+            {
+                ".dvc/config": "['remote \"s\"']\n    url = s3://bucket/x\n",
+                "requirements.txt": f"dvc[s3]=={OLD_DVC} ; python_version >= '3.8'\n",
+            }
+        )
+    )
+    python = str(old_dvc_venv / "bin" / "python")
+    assert check_dvc_pinned.main(["--python", python]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "requirements.txt:1:1: DG505 remote 's' (s3://bucket/x) needs dvc-s3, declared through "
+        f"dvc[s3] here, but it is not installed in --python ({python}): run "
+        f"`pip install 'dvc[s3]=={OLD_DVC}'` there",
+        "Found 1 finding (1 warning) in 1 file.",
+    ]
 
 
 def test_a_missing_python_is_a_usage_error(

@@ -9,34 +9,27 @@ importing dvc), and reports where they disagree.
 
 from __future__ import annotations
 
-import configparser
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+import dataclasses
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlparse
 
 import click
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion
 
-from ..config import ConfigError
+from .. import suppressions
 from ..dependency_files import (
     LOCK_NAMES,
     Declarations,
     Pin,
     dependency_files,
-    ini_values,
     read_declarations,
 )
 from ..findings import Finding, Rule
-from ..project import FileProblem, Project
+from ..project import Project
+from ..project_python import installed_versions, project_interpreter
+from ..remote_plugins import ALL_EXTRAS, EXTRA_ALIASES, PLUGINS, Need, plugin_needs
 from ..runner import Check, CheckContext, hook_main
-from ..yamldoc import Mark, YamlProblem
 
 NOT_DECLARED = Rule(
     "DG501",
@@ -107,36 +100,10 @@ UNREADABLE_DEPENDENCIES = Rule(
     fix="Fix the line at the position given.",
 )
 
-# URL scheme -> (plugin package, the dvc extra that installs it), after dvc_objects'
-# registry in DVC 3. http and https need nothing: dvc depends on dvc-http itself.
-PLUGINS: dict[str, tuple[str, str]] = {
-    "s3": ("dvc-s3", "s3"),
-    "gs": ("dvc-gs", "gs"),
-    "azure": ("dvc-azure", "azure"),
-    "ssh": ("dvc-ssh", "ssh"),
-    "hdfs": ("dvc-hdfs", "hdfs"),
-    "webhdfs": ("dvc-webhdfs", "webhdfs"),
-    "oss": ("dvc-oss", "oss"),
-    "gdrive": ("dvc-gdrive", "gdrive"),
-    "webdav": ("dvc-webdav", "webdav"),
-    "webdavs": ("dvc-webdav", "webdav"),
-}
 TRACKED = frozenset({"dvc", *(package for package, _extra in PLUGINS.values())})
-# Extras of dvc that pull in every plugin, or one under another name.
-ALL_EXTRAS = {"all", "dev"}
-EXTRA_ALIASES = {"ssh-gssapi": "ssh"}
 
 CACHE_KEY = "check-dvc-pinned"
 SETTINGS = {"python": str, "installed": bool}
-_METADATA_SCRIPT = (
-    "import importlib.metadata as m, json, sys\n"
-    "def v(n):\n"
-    "    try:\n"
-    "        return m.version(n)\n"
-    "    except m.PackageNotFoundError:\n"
-    "        return None\n"
-    "print(json.dumps({n: v(n) for n in sys.argv[1:]}))\n"
-)
 
 
 def find_pins(project: Project) -> list[Pin]:
@@ -154,181 +121,17 @@ def _declarations(project: Project) -> Declarations:
     return found
 
 
-@dataclass(frozen=True)
-class Interpreter:
-    """The Python a project runs DVC with, and how it was found (for messages)."""
-
-    python: str
-    source: str  # "--python", ".venv", "$VIRTUAL_ENV", "the interpreter running dvc-gitops"
-
-
-def project_interpreter(project: Project, python: str | None = None) -> Interpreter:
-    """`python` (option or config), else $VIRTUAL_ENV, else `.venv/`, else our own.
-
-    pre-commit sets VIRTUAL_ENV to the hook's own environment, so a VIRTUAL_ENV that is
-    this very interpreter's environment says nothing about the project and is skipped.
-    """
-    if python is None:
-        python = project.config.section("pinned", SETTINGS).get("python")
-    if python:
-        path = Path(python).expanduser()
-        path = path if path.is_absolute() else project.root / path
-        if not path.exists():
-            raise ConfigError(f"--python: '{python}' does not exist")
-        return Interpreter(str(path), "--python")
-    venv = os.environ.get("VIRTUAL_ENV")
-    if venv and Path(venv).resolve() != Path(sys.prefix).resolve():
-        found = _venv_python(Path(venv))
-        if found:
-            return Interpreter(found, "$VIRTUAL_ENV")
-    found = _venv_python(project.root / ".venv")
-    if found:
-        return Interpreter(found, ".venv")
-    return Interpreter(sys.executable, "the interpreter running dvc-gitops")
-
-
-def _venv_python(venv: Path) -> str | None:
-    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
-        if candidate.exists():
-            return str(candidate)
-    return None
-
-
-def installed_versions(
-    project: Project, packages: Sequence[str], python: str | None = None
-) -> dict[str, str | None]:
-    """Installed versions of `packages` in the project's interpreter (None: not there).
-
-    Read from package metadata: dvc itself is never imported. Cached per interpreter.
-    """
-    interpreter = project_interpreter(project, python)
-    cache = project.cache(CACHE_KEY).setdefault("installed", {})
-    missing = [p for p in packages if (interpreter.python, p) not in cache]
-    if missing:
-        for package, version in _read_metadata(interpreter.python, missing).items():
-            cache[(interpreter.python, package)] = version
-    return {p: cache[(interpreter.python, p)] for p in packages}
-
-
 def installed_version(
     project: Project, package: str = "dvc", python: str | None = None
 ) -> str | None:
-    """The version of `package` installed in the project's interpreter, or None."""
+    """The version of `package` installed in the project's interpreter, or None.
+
+    The interpreter: `python`, else `[tool.dvc-gitops.pinned] python`, else $VIRTUAL_ENV,
+    `.venv/`, or the one running dvc-gitops. Read from metadata; dvc is never imported.
+    """
+    if python is None:
+        python = project.config.section("pinned", SETTINGS).get("python")
     return installed_versions(project, [package], python)[package]
-
-
-def _read_metadata(python: str, packages: Sequence[str]) -> dict[str, str | None]:
-    # Not resolve(): a venv's bin/python is a symlink to the base interpreter, whose
-    # environment is another one.
-    if os.path.abspath(python) == os.path.abspath(sys.executable):
-        import importlib.metadata
-
-        result: dict[str, str | None] = {}
-        for package in packages:
-            try:
-                result[package] = importlib.metadata.version(package)
-            except importlib.metadata.PackageNotFoundError:
-                result[package] = None
-        return result
-    try:
-        done = subprocess.run(
-            [python, "-c", _METADATA_SCRIPT, *packages],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        parsed = json.loads(done.stdout) if done.returncode == 0 else {}
-    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
-        parsed = {}
-    return {p: parsed.get(p) if isinstance(parsed, dict) else None for p in packages}
-
-
-# -- what the project's DVC needs -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Need:
-    """A plugin some remote or external URL needs, and where that need was written."""
-
-    package: str
-    extra: str
-    path: str
-    mark: Mark
-    what: str  # "remote 'storage' (s3://...)", "stage 'train' dep s3://..."
-
-
-def plugin_needs(project: Project) -> list[Need]:
-    """Plugins the remotes in .dvc/config and the URLs in dvc.yaml files need."""
-    needs = list(_remote_needs(project))
-    for dvcfile in project.dvc_yaml_files:
-        needs.extend(_dvc_yaml_needs(project, dvcfile))
-    return needs
-
-
-def _remote_needs(project: Project) -> Iterator[Need]:
-    path = ".dvc/config"
-    if not project.exists(path):
-        return
-    try:
-        text = project.read_text(path)
-        configparser.ConfigParser(interpolation=None).read_string(text)
-    except (FileProblem, configparser.Error):
-        return  # check-dvc-config reports a config DVC cannot read
-    urls: dict[str, tuple[str, Mark]] = {}
-    for section, key, line, offset, value in ini_values(text):
-        name = _remote_name(section)
-        if name is not None and key == "url":
-            column = offset - text.rfind("\n", 0, offset)
-            urls[name] = (value.strip(), Mark(line, column))
-    for name, (url, mark) in urls.items():
-        scheme = urlparse(url).scheme
-        seen = {name}
-        while scheme == "remote":  # remote://other/path: the other remote's scheme
-            other = urlparse(url).netloc
-            if other in seen or other not in urls:
-                break
-            seen.add(other)
-            url = urls[other][0]
-            scheme = urlparse(url).scheme
-        if scheme in PLUGINS:
-            package, extra = PLUGINS[scheme]
-            yield Need(package, extra, path, mark, f"remote '{name}' ({url})")
-
-
-def _remote_name(section: str) -> str | None:
-    inner = section.strip().strip("'").strip()
-    if inner.startswith("remote ") and inner.endswith('"'):
-        return inner[len("remote ") :].strip().strip('"')
-    return None
-
-
-def _dvc_yaml_needs(project: Project, dvcfile: str) -> Iterator[Need]:
-    try:
-        doc = project.yaml(dvcfile)
-    except (YamlProblem, FileProblem):
-        return  # check-dvc-yaml reports it
-    stages = doc.data.get("stages") if isinstance(doc.data, dict) else None
-    for stage_name, stage in (stages or {}).items() if isinstance(stages, dict) else ():
-        if not isinstance(stage, dict):
-            continue
-        body, prefix = (stage["do"], ("do",)) if isinstance(stage.get("do"), dict) else (stage, ())
-        for section in ("deps", "outs", "metrics", "plots"):
-            entries = body.get(section)
-            for index, entry in enumerate(entries if isinstance(entries, list) else []):
-                url, keyed = (entry, False) if isinstance(entry, str) else (None, True)
-                if isinstance(entry, dict) and len(entry) == 1:
-                    url = str(next(iter(entry)))
-                if not isinstance(url, str):
-                    continue
-                scheme = urlparse(url).scheme
-                if scheme not in PLUGINS:
-                    continue
-                json_path = ("stages", stage_name, *prefix, section, index)
-                mark = doc.key_mark((*json_path, url)) if keyed else doc.value_mark(json_path)
-                package, extra = PLUGINS[scheme]
-                what = f"stage '{stage_name}' {section.rstrip('s')} {url}"
-                yield Need(package, extra, dvcfile, mark, what)
 
 
 def dvc_is_used(project: Project) -> str | None:
@@ -357,8 +160,11 @@ class _Run:
         self.pins = [p for p in self.decl.pins if p.package in TRACKED]
         self.interpreter = project_interpreter(project, self.python) if use_installed else None
         self.installed: dict[str, str | None] = {}
+        self.needs = plugin_needs(project) if dvc_is_used(project) else []
         if self.interpreter is not None:
-            packages = sorted({"dvc", *(p.package for p in self.pins)})
+            packages = sorted(
+                {"dvc", *(p.package for p in self.pins), *(n.package for n in self.needs)}
+            )
             self.installed = installed_versions(project, packages, self.interpreter.python)
         self.edits: dict[str, list[tuple[Pin, str]]] = {}
 
@@ -390,6 +196,7 @@ class _Run:
         yield from self.locks()
         yield from self.installed_differs()
         yield from self.plugins()
+        yield from self.plugins_not_installed()
         self.write_fixes()
 
     def not_declared(self) -> Iterator[Finding]:
@@ -432,22 +239,23 @@ class _Run:
             if pin.kind == "lock" or pin.version or self.covered(pin):
                 continue
             version, source = self.proposal(pin.package)
-            if self.context.fix and version and pin.edit is not None:
-                self.edits.setdefault(pin.path, []).append((pin, version))
-                continue
             found = f"'{pin.text}'" + (f" in {pin.where}" if pin.where != pin.path else "")
             exact = _exact_text(pin, version or "X.Y.Z")
             advice = f"write {exact}" + (f" ({source})" if version else "")
-            why_not = ""
-            if self.context.fix and pin.edit is None and pin.no_edit:
-                why_not = f"; --fix left it: {pin.no_edit}"
-            elif self.context.fix and not version:
-                why_not = "; --fix left it: no installed version to pin to"
-            yield NOT_PINNED.at(
+            finding = NOT_PINNED.at(
                 pin.path,
                 pin.mark,
-                f"{pin.package} is declared as {found}, not pinned exactly: {advice}{why_not}",
+                f"{pin.package} is declared as {found}, not pinned exactly: {advice}",
             )
+            if not self.context.fix or suppressions.hides(self.project, finding):
+                yield finding
+            elif version and pin.edit is not None:
+                self.edits.setdefault(pin.path, []).append((pin, version))
+            else:
+                why_not = pin.no_edit or "no installed version to pin to"
+                yield dataclasses.replace(
+                    finding, message=f"{finding.message}; --fix left it: {why_not}"
+                )
 
     def conflicts(self) -> Iterator[Finding]:
         for package in sorted(TRACKED):
@@ -509,12 +317,17 @@ class _Run:
     def declared_in(self, path: str) -> list[Pin]:
         return [p for p in self.pins if p.path == path and p.kind != "lock"]
 
-    def installed_differs(self) -> Iterator[Finding]:
-        if self.interpreter is None or not self.installed.get("dvc"):
-            return  # no DVC in that interpreter: not the environment DVC runs in
+    def interpreter_name(self) -> str:
+        assert self.interpreter is not None
         where = self.interpreter.source
         if where in ("--python", "$VIRTUAL_ENV"):  # name the interpreter the user chose
             where = f"{where} ({self.interpreter.python})"
+        return where
+
+    def installed_differs(self) -> Iterator[Finding]:
+        if self.interpreter is None or not self.installed.get("dvc"):
+            return  # no DVC in that interpreter: not the environment DVC runs in
+        where = self.interpreter_name()
         for package in sorted(TRACKED):
             ref = self.reference(package)
             if ref is None or not ref.version:
@@ -532,14 +345,12 @@ class _Run:
             )
 
     def plugins(self) -> Iterator[Finding]:
-        if dvc_is_used(self.project) is None:
-            return
         reported: set[tuple[str, str]] = set()
-        for need in plugin_needs(self.project):
-            if (need.path, need.package) in reported or self.provides(need):
+        for need in self.needs:
+            if (need.path, need.package) in reported or self.provider(need):
                 continue
             reported.add((need.path, need.package))
-            installed = self.installed_plugin(need.package)
+            installed = self.installed.get(need.package)
             version = f"=={installed}" if installed else "==X.Y.Z"
             yield PLUGIN_MISSING.at(
                 need.path,
@@ -549,21 +360,37 @@ class _Run:
                 f"\"requires '{need.package}' to be installed\"",
             )
 
-    def provides(self, need: Need) -> bool:
+    def provider(self, need: Need) -> Pin | None:
+        """The declaration that installs the plugin `need` asks for: its own, or dvc[extra]."""
         for pin in self.pins:
             if pin.kind == "lock":
                 continue
             if pin.package == need.package:
-                return True
+                return pin
             extras = {EXTRA_ALIASES.get(e, e) for e in pin.extras}
             if pin.package == "dvc" and (need.extra in extras or extras & ALL_EXTRAS):
-                return True
-        return False
+                return pin
+        return None
 
-    def installed_plugin(self, package: str) -> str | None:
-        if self.interpreter is None:
-            return None
-        return installed_version(self.project, package, self.interpreter.python)
+    def plugins_not_installed(self) -> Iterator[Finding]:
+        """A plugin declared through dvc[extra] but absent from a DVC environment."""
+        if self.interpreter is None or not self.installed.get("dvc"):
+            return
+        reported: set[str] = set()
+        for need in self.needs:
+            provider = self.provider(need)
+            if provider is None or provider.package != "dvc" or need.package in reported:
+                continue
+            if self.installed.get(need.package) or self.reference(need.package):
+                continue  # installed, or pinned itself (then installed_differs reports it)
+            reported.add(need.package)
+            yield INSTALLED_DIFFERS.at(
+                provider.path,
+                provider.mark,
+                f"{need.what} needs {need.package}, declared through dvc[{need.extra}] here, "
+                f"but it is not installed in {self.interpreter_name()}: run `pip install "
+                f"'{provider.text.split(';')[0].strip()}'` there",
+            )
 
     def write_fixes(self) -> None:
         for path, edits in self.edits.items():

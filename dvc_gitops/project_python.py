@@ -1,0 +1,111 @@
+"""The Python interpreter a project runs DVC with, and what is installed in it.
+
+Versions come from package metadata, read by that interpreter (`importlib.metadata` in a
+subprocess): nothing is imported, so asking about dvc costs a Python start-up, not the
+quarter second `import dvc` takes, and works for any environment, not just ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import ConfigError
+from .project import Project
+
+_METADATA_SCRIPT = (
+    "import importlib.metadata as m, json, sys\n"
+    "def v(n):\n"
+    "    try:\n"
+    "        return m.version(n)\n"
+    "    except m.PackageNotFoundError:\n"
+    "        return None\n"
+    "print(json.dumps({n: v(n) for n in sys.argv[1:]}))\n"
+)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python a project runs DVC with, and how it was found (for messages)."""
+
+    python: str
+    source: str  # "--python", ".venv", "$VIRTUAL_ENV", "the interpreter running dvc-gitops"
+
+
+def project_interpreter(project: Project, python: str | None = None) -> Interpreter:
+    """`python` (a path; relative to the root), else $VIRTUAL_ENV, else `.venv/`, else ours.
+
+    pre-commit sets VIRTUAL_ENV to the hook's own environment, so a VIRTUAL_ENV that is
+    this very interpreter's environment says nothing about the project and is skipped.
+    """
+    if python:
+        path = Path(python).expanduser()
+        path = path if path.is_absolute() else project.root / path
+        if not path.exists():
+            raise ConfigError(f"--python: '{python}' does not exist")
+        return Interpreter(str(path), "--python")
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv and Path(venv).resolve() != Path(sys.prefix).resolve():
+        found = _venv_python(Path(venv))
+        if found:
+            return Interpreter(found, "$VIRTUAL_ENV")
+    found = _venv_python(project.root / ".venv")
+    if found:
+        return Interpreter(found, ".venv")
+    return Interpreter(sys.executable, "the interpreter running dvc-gitops")
+
+
+def _venv_python(venv: Path) -> str | None:
+    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
+def installed_versions(
+    project: Project, packages: Sequence[str], python: str | None = None
+) -> dict[str, str | None]:
+    """Installed versions of `packages` in the project's interpreter (None: not there).
+
+    Read from package metadata: dvc itself is never imported. Cached per interpreter.
+    """
+    interpreter = project_interpreter(project, python)
+    known: dict[str, str | None] = project.cache("project-python").setdefault(
+        interpreter.python, {}
+    )
+    missing = [p for p in packages if p not in known]
+    if missing:
+        known.update(_read_metadata(interpreter.python, missing))
+    return {p: known[p] for p in packages}
+
+
+def _read_metadata(python: str, packages: Sequence[str]) -> dict[str, str | None]:
+    # Not resolve(): a venv's bin/python is a symlink to the base interpreter, whose
+    # environment is another one.
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
+        import importlib.metadata
+
+        result: dict[str, str | None] = {}
+        for package in packages:
+            try:
+                result[package] = importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                result[package] = None
+        return result
+    try:
+        done = subprocess.run(
+            [python, "-c", _METADATA_SCRIPT, *packages],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        parsed = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        parsed = {}
+    return {p: parsed.get(p) if isinstance(parsed, dict) else None for p in packages}
