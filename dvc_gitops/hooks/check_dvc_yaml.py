@@ -282,11 +282,11 @@ LEGACY_OUTPUT_KEYS = {
     "plots_persist_no_cache": ("plots", f"{_NO_CACHE}, {_PERSIST}"),
 }
 LEGACY_STAGE_KEYS = {
-    "locked": "DVC 1's `locked` is now `frozen`: write `frozen: true` (or false)",
-    "md5": "a stage hash from DVC 1's stage files: delete it, dvc.lock keeps the hashes now",
-    "live": "DVC 2's `live` was removed in 3.0: delete it and declare DVCLive's files "
-    "instead, e.g. `metrics: [{dir}/metrics.json]` and `plots: [{dir}/plots/metrics]`",
-    "checkpoints": "checkpoints were removed in DVC 3.0: delete it",
+    "locked": "is DVC 1's name for `frozen`: write `frozen: true` (or false)",
+    "md5": "is a stage hash from DVC 1's stage files: delete it (dvc.lock keeps hashes now)",
+    "live": "was removed in DVC 3.0: delete it and declare the files DVCLive writes, e.g. "
+    "`metrics: [{dir}/metrics.json]` and `plots: [{dir}/plots/metrics]`",
+    "checkpoints": "was removed with checkpoints in DVC 3.0: delete it",
 }
 
 
@@ -404,7 +404,7 @@ def _extra_key(doc: YamlDoc, path: JsonPath, key: Any) -> Finding:
         )
     if in_stage and key in LEGACY_STAGE_KEYS:
         hint = LEGACY_STAGE_KEYS[key].format(dir=_live_dir(doc.data, at))
-        return LEGACY_KEY.at_key(doc, at, f"`{key}` in {where} is not accepted by DVC 3: {hint}")
+        return LEGACY_KEY.at_key(doc, at, f"`{key}` in {where} {hint}")
     known = _known_keys(path)
     if (key in PLOT_PROPERTIES or key == "header") and path[-3:-2] in (("outs",), ("metrics",)):
         return PLOT_KEY_ON_OUTPUT.at_key(
