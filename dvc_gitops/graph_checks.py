@@ -295,11 +295,12 @@ def _cycles(pipeline: Pipeline) -> Iterator[Finding]:
     children: dict[str, list[str]] = {a: [] for a in pipeline.stages}
     for up, down in edges:
         children[up].append(down)
+    position = {a: i for i, a in enumerate(pipeline.stages)}
     for component in _strongly_connected(list(pipeline.stages), children):
         if len(component) < 2:
             continue
         members = set(component)
-        start = min(component, key=list(pipeline.stages).index)
+        start = min(component, key=position.__getitem__)
         cycle = _cycle_from(start, children, members)
         # The dep of the first stage that reads the last stage's output closes the loop.
         first, last = pipeline.stages[cycle[0]], pipeline.stages[cycle[-1]]
@@ -497,8 +498,15 @@ def _stage_order(pipeline: Pipeline) -> Iterator[Finding]:
                 if position.get((producer.dvcfile, producer.definition), -1) > mine:
                     late.setdefault(stage.dvcfile, []).append((stage, dep, producer))
                     break
+    # Definition-level links inside each file, grouped once for every file.
+    links: dict[str, list[tuple[str, str]]] = {}
+    if late:
+        for up, down in pipeline.edges():
+            a, b = pipeline.stages[up], pipeline.stages[down]
+            if a.dvcfile == b.dvcfile and a.definition != b.definition:
+                links.setdefault(a.dvcfile, []).append((a.definition, b.definition))
     for dvcfile, cases in late.items():
-        order = _definition_order(pipeline, dvcfile)
+        order = _definition_order(pipeline, dvcfile, links.get(dvcfile, []))
         if order is None:
             continue  # a cycle: DG212 says it
         seen: set[tuple[str, int, int]] = set()
@@ -507,24 +515,31 @@ def _stage_order(pipeline: Pipeline) -> Iterator[Finding]:
             if key in seen:
                 continue
             seen.add(key)
+            if len(order) <= 8:
+                advice = f"declare the stages in run order: {', '.join(order)}"
+            else:  # a long file: the one move, and where the order starts
+                advice = (
+                    f"move '{producer.definition}' above '{stage.definition}' (run order: "
+                    f"{', '.join(order[:5])}, ...)"
+                )
             yield STAGE_ORDER.at(
                 dep.file,
                 dep.mark,
                 f"stage '{stage.definition}' reads '{dep.raw}' from stage "
-                f"'{producer.definition}', declared below it; declare the stages in run "
-                f"order: {', '.join(order)}",
+                f"'{producer.definition}', declared below it; {advice}",
             )
 
 
-def _definition_order(pipeline: Pipeline, dvcfile: str) -> list[str] | None:
+def _definition_order(
+    pipeline: Pipeline, dvcfile: str, links: list[tuple[str, str]]
+) -> list[str] | None:
     """The file's stage definitions in run order (declaration order breaks ties)."""
     names = pipeline.definitions.get(dvcfile, [])
     index = {n: i for i, n in enumerate(names)}
     after: dict[str, set[str]] = {n: set() for n in names}
-    for up, down in pipeline.edges():
-        a, b = pipeline.stages[up], pipeline.stages[down]
-        if a.dvcfile == dvcfile and b.dvcfile == dvcfile and a.definition != b.definition:
-            after[a.definition].add(b.definition)
+    for up, down in links:
+        if up in after and down in after:
+            after[up].add(down)
     waiting = {n: 0 for n in names}
     for targets in after.values():
         for t in targets:

@@ -18,6 +18,7 @@ import json
 import posixpath
 import re
 import sys
+import weakref
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -422,21 +423,31 @@ def _python_params(text: str) -> dict[str, Any]:
     return found
 
 
+# Mapping nodes -> {key: (key node, value node)}: stage templates are looked up once per
+# foreach member and per key, so each mapping is scanned (and its keys typed) once.
+_KEY_INDEX: weakref.WeakKeyDictionary[yaml.Node, dict[Any, tuple[yaml.Node, yaml.Node]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _child(node: yaml.Node | None, step: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
     """(key node, value node) one step below `node`, or (None, None)."""
     if isinstance(node, yaml.MappingNode):
-        from .yamldoc import _merged_pairs
+        index = _KEY_INDEX.get(node)
+        if index is None:
+            from .yamldoc import _merged_pairs
 
-        for key, value in _merged_pairs(node):
-            if isinstance(key, yaml.ScalarNode) and scalar_value(key) == step:
-                return key, value
-        return None, None
-    if (
-        isinstance(node, yaml.SequenceNode)
-        and isinstance(step, int)
-        and 0 <= step < len(node.value)
-    ):
-        return None, node.value[step]
+            index = {}
+            for key, value in _merged_pairs(node):
+                if isinstance(key, yaml.ScalarNode):
+                    typed = scalar_value(key)
+                    if isinstance(typed, (str, int, float, bool)) or typed is None:
+                        index.setdefault(typed, (key, value))
+            _KEY_INDEX[node] = index
+        return index.get(step, (None, None))
+    if isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+        items = node.value
+        return (None, items[step]) if 0 <= step < len(items) else (None, None)
     return None, None
 
 
