@@ -215,3 +215,35 @@ def test_a_cached_output_committed_to_git(tmp_path: Path) -> None:
     assert "git rm -r --cached model.pkl" in found[0].message
     git(root, "rm", "-q", "-r", "--cached", "model.pkl", "data")
     assert findings(root) == []
+
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+@pytest.mark.skipif(not (CORPUS / "VERDICTS.tsv").exists(), reason="corpus not present")
+def test_corpus_agreement_on_interpolation_and_graph() -> None:
+    """Every case DVC rejects for interpolation or graph reasons gets an error from the
+    model's rules; no case DVC accepts gets one. Params rules DVC checks only when
+    `repro` runs (RUN_TIME_CODES) are outside a load-time verdict."""
+    from dvc_gitops import params_checks
+
+    rows = [line.split("\t") for line in (CORPUS / "VERDICTS.tsv").read_text().splitlines()[1:]]
+    wrong: list[str] = []
+    judged = 0
+    for case, verdict, category, *_ in rows:
+        context = CheckContext(Project(CORPUS / case), None)
+        errors = [
+            f
+            for f in [*graph_checks.check(context), *params_checks.check(context)]
+            if f.severity == "error" and f.code not in params_checks.RUN_TIME_CODES
+        ]
+        if category in ("interpolation", "graph"):
+            judged += 1
+            if not errors:
+                wrong.append(f"{case}: DVC refuses it ({category}), no error found")
+        elif verdict == "ok" or category == "plugin":
+            judged += 1
+            if errors:
+                wrong.append(f"{case}: DVC accepts it, yet {errors[0]}")
+    print(f"corpus agreement (interpolation, graph, accepted): {judged - len(wrong)}/{judged}")
+    assert wrong == []
