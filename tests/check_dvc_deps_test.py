@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -515,3 +517,68 @@ def test_script_and_imports_both_missing(make_repo: Callable[..., Path]) -> None
     text = "stages:\n  t:\n    cmd: python src/train.py\n    deps: [src/lib]\n"
     got = findings_of(make_repo, text, LIBRARY)
     assert [code for _, _, code, _ in got] == ["DG201", "DG203"]
+
+
+# --- 155 real dvc.yaml files -------------------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# An independent, deliberately simple reading of `python [flags] x.py`, as an oracle.
+_PYTHON_RUNS = re.compile(r"(?:^|[;&|(]\s*|\s)python[\d.]*\s+(?:-[uBOIsSE]+\s+)*([\w./-]+\.py)\b")
+
+
+def _stage_names(message: str) -> list[str]:
+    """The stages a finding names: "stage 'a'", "stages 'a', 'b'", "every member of ..."."""
+    members = re.match(r"every member of '[^']+' \(([^)]+)\)", message)
+    if members:
+        return members.group(1).split(", ")
+    listed = re.match(r"stages? ((?:'[^']+'(?:, )?)+)", message)
+    return re.findall(r"'([^']+)'", listed.group(1)) if listed else []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not on this machine")
+def test_corpus_agrees_with_a_simple_reading(tmp_path: Path) -> None:
+    """Every real dvc.yaml checks without a crash, and each `python x.py` whose script no
+    dep covers is reported with exactly that dep line (scripts materialised as empty files).
+    """
+    stages = expected = agreed = reported = 0
+    for n, case in enumerate(sorted(p for p in CORPUS.iterdir() if (p / "dvc.yaml").is_file())):
+        root = tmp_path / str(n)
+        root.mkdir()
+        (root / "dvc.yaml").write_bytes((case / "dvc.yaml").read_bytes())
+        wanted: set[tuple[str, str]] = set()
+        for stage in Project(root).pipeline.stages.values():
+            deps = [d.path for d in stage.deps] + [o.path for o in stage.outs]
+            for cmd in stage.cmds:
+                for word in re.findall(r"[\w./-]+\.(?:py|R|sh|ipynb)\b", cmd):
+                    target = root / stage.wdir / word
+                    if not word.startswith("/") and target.resolve().is_relative_to(root):
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.touch()
+                if "cd " in cmd or stage.frozen:
+                    continue  # beyond the oracle
+                for script in _PYTHON_RUNS.findall(cmd):
+                    path = posixpath.normpath(posixpath.join(stage.wdir, script))
+                    if path.startswith("..") or path.startswith("/"):
+                        continue
+                    if not any(path == d or path.startswith(d + "/") or d == "." for d in deps):
+                        wanted.add((stage.name, posixpath.relpath(path, stage.wdir)))
+        project = Project(root)
+        stages += len(project.pipeline.stages)
+        findings = list(CHECK.run(CheckContext(project, None)))
+        assert all(f.code in ("DG201", "DG202", "DG203") for f in findings)
+        got = {
+            (name, dep)
+            for f in findings
+            for name in _stage_names(f.message)
+            for dep in re.findall(r'add "- ([^"]+)"', f.message)
+        }
+        reported += sum(f.code == "DG201" for f in findings)
+        expected += len(wanted)
+        agreed += len(wanted & got)
+    print(
+        f"\ncorpus: {stages} stages; {reported} DG201 findings; the simple reading expects "
+        f"{expected} and {agreed} of them are reported ({agreed / max(expected, 1):.0%})"
+    )
+    assert expected > 20  # the corpus really has such stages
+    assert agreed == expected
