@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -347,7 +348,13 @@ def check(context: CheckContext) -> Iterator[Finding]:
         wanted = staged_stages(project)
         if not wanted:
             return  # nothing staged that any stage reads: nothing can be stale by it
-    result = run_dvc_status(project, dvc, float(timeout), dvc_targets(project, wanted))
+    targets = dvc_targets(project, wanted)
+    # The model is built while DVC works (DVC is another process; our thread mostly
+    # parses YAML), so the hook costs little more than `dvc status` alone.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        building = pool.submit(lambda: project.pipeline)
+        result = run_dvc_status(project, dvc, float(timeout), targets)
+        building.result()
     if not result.ok:
         _stop(result.exit_code, str(result.error))
     if wanted:
@@ -394,6 +401,8 @@ def dvc_targets(project: Project, wanted: Sequence[str]) -> list[str]:
     200 stages), so one file target is cheaper than its stages one by one; the extra
     stages it reports are filtered out afterwards.
     """
+    if not wanted:
+        return []
     stages = project.pipeline.stages
     by_file: dict[str, list[str]] = {}
     for address in wanted:
