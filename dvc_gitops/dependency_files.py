@@ -259,7 +259,7 @@ class _Reader:
             mark = Mark(line, column)
             if content.startswith("-"):
                 include = _INCLUDE.match(content)
-                if include and "$" not in include["file"]:
+                if include and "$" not in include["file"] and "://" not in include["file"]:
                     target = os.path.normpath(folder / include["file"]).replace(os.sep, "/")
                     is_constraint = include["flag"] in ("-c", "--constraint")
                     self.include(path, mark, target, is_constraint, kind, [*stack, path])
