@@ -328,7 +328,7 @@ class _Reader:
         # Environments and caches inside the repo are not the project's code.
         if path == "." or any(part in SKIPPED_DIRS for part in path.split("/")):
             return False
-        return (self.project.root / path).is_file()
+        return _kind_of(self.project, path) == "file"
 
     def _arguments(self, args: Sequence[str]) -> None:
         """Source files passed as arguments (`--config=x.py` included), when they exist."""
@@ -546,7 +546,7 @@ def _resolve_module(
             elif n == last and _is_file(project, folder + ".py"):
                 files.append(folder + ".py")
                 is_package = False
-            elif not (project.root / folder).is_dir():
+            elif _kind_of(project, folder) != "dir":
                 break  # not under this root
         else:
             for name in names if is_package else ():
@@ -562,7 +562,27 @@ def _resolve_module(
 def _is_file(project: Project, path: str) -> bool:
     if path.startswith("../") or any(p in SKIPPED_DIRS for p in path.split("/")):
         return False
-    return (project.root / path).is_file()
+    return _kind_of(project, path) == "file"
+
+
+def _kind_of(project: Project, path: str) -> str:
+    """ "file", "dir" or "" for a repo-relative path; asked once per path and run."""
+    known: dict[str, str] = project.cache("cmd_scripts.paths")
+    kind = known.get(path)
+    if kind is None:
+        target = project.root / path
+        kind = known[path] = "file" if target.is_file() else "dir" if target.is_dir() else ""
+    return kind
+
+
+def relative_to(path: str, folder: str) -> str:
+    """`path` as written from `folder` (both repo-relative and normalised), like relpath."""
+    parts = [] if path == "." else path.split("/")
+    base = [] if folder == "." else folder.split("/")
+    common = 0
+    while common < min(len(parts), len(base)) and parts[common] == base[common]:
+        common += 1
+    return "/".join([".."] * (len(base) - common) + parts[common:]) or "."
 
 
 def _has_code(project: Project, path: str) -> bool:

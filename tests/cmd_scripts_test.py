@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 import pytest
 from conftest import write_tree
 
-from dvc_gitops.cmd_scripts import Script, is_parsable, local_imports, scripts_in
+from dvc_gitops.cmd_scripts import (
+    Script,
+    is_parsable,
+    local_imports,
+    relative_to,
+    scripts_in,
+)
 from dvc_gitops.project import Project
 
 FILES = {
@@ -248,3 +255,20 @@ def test_only_python_is_scanned(import_project: Project) -> None:
     assert local_imports(Script("src/train.py", "argument", "x"), import_project) == []
     # A script named without a search path (built by hand) is not scanned either.
     assert local_imports(Script("src/train.py", "python", "x"), import_project) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "folder", "expected"),
+    [
+        ("src/train.py", ".", "src/train.py"),
+        ("src/train.py", "src", "train.py"),
+        ("src/train.py", "sub/inner", "../../src/train.py"),
+        ("src", "src", "."),
+        ("src/a/b.py", "src/c", "../a/b.py"),
+        ("srcx/a.py", "src", "../srcx/a.py"),
+    ],
+)
+def test_relative_to_is_relpath_without_the_file_system(
+    path: str, folder: str, expected: str
+) -> None:
+    assert relative_to(path, folder) == expected == posixpath.relpath(path, folder)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .. import suppressions
-from ..cmd_scripts import Script, is_parsable, local_imports, scripts_in
+from ..cmd_scripts import Script, is_parsable, local_imports, relative_to, scripts_in
 from ..findings import Finding, Rule
 from ..project import FileProblem, Project
 from ..runner import Check, CheckContext, hook_main
@@ -187,7 +187,7 @@ def _missing(
             for script, via in wanted:
                 if _covered(script, deps) or _under(script.path, outs):
                     continue
-                dep = posixpath.relpath(script.path, stage.wdir)
+                dep = relative_to(script.path, stage.wdir)
                 item = found.setdefault(dep, _Missing(dep, script, mark, via))
                 if stage.name not in item.stages:
                     item.stages.append(stage.name)
