@@ -25,6 +25,15 @@ MLFLOW = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "mlflow"
 STARTUP_SECONDS = 90
 
 
+def server_env() -> dict[str, str]:
+    """The environment of the server: no background job runners, no telemetry."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["DO_NOT_TRACK"] = "true"
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -59,6 +68,7 @@ class MlflowServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=server_env(),
                 start_new_session=True,  # its own process group: killed as one
             )
         self.rest = MlflowRest(self.uri, timeout=10, env={})
