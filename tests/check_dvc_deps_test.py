@@ -582,3 +582,58 @@ def test_corpus_agrees_with_a_simple_reading(tmp_path: Path) -> None:
     )
     assert expected > 20  # the corpus really has such stages
     assert agreed == expected
+
+
+# --- --fix through the hook's main ---------------------------------------------------------
+
+
+def test_fix_edits_what_it_can_and_reports_the_rest(
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = (
+        "stages:\n"
+        "  packed: {cmd: python src/prepare.py, outs: [a.csv]}\n"
+        "  train:\n"
+        "    cmd: python src/train.py\n"
+    )
+    root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
+    assert main(["--fix"]) == 1
+    assert (root / "dvc.yaml").read_text() == text + "    deps:\n      - src/train.py\n"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "dvc.yaml: fixed"
+    assert out[1].startswith("dvc.yaml:2:17: DG201 stage 'packed' runs src/prepare.py")
+    assert main([]) == 1  # the flow mapping is left to its author
+    assert "DG201" in capsys.readouterr().out
+
+
+def test_fix_cannot_write(
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    text = "stages:\n  train:\n    cmd: python src/train.py\n"
+    root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
+    target = root / "dvc.yaml"
+    target.chmod(0o444)
+    if os.geteuid() == 0:  # root writes read-only files: make it immutable instead
+        made = subprocess.run(["chattr", "+i", str(target)], capture_output=True, check=False)
+        if made.returncode != 0:
+            pytest.skip("root, and no chattr to make a file unwritable")
+        request.addfinalizer(lambda: subprocess.run(["chattr", "-i", str(target)], check=False))
+    assert main(["--fix"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("check-dvc-deps: cannot write dvc.yaml: ")
+    assert "DG201" in captured.out
+    assert (root / "dvc.yaml").read_text() == text
+
+
+def test_without_fix_nothing_is_written(
+    make_repo: Callable[..., Path], in_dir: Callable[[Path], Path]
+) -> None:
+    text = "stages:\n  train:\n    cmd: python src/train.py\n"
+    root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
+    assert main(["dvc.yaml"]) == 1
+    assert (root / "dvc.yaml").read_text() == text

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import click
 import yaml
 
 from .. import suppressions
@@ -268,7 +269,7 @@ def _who(template: JsonPath, stages: list[str], fixable: bool, verb: str) -> tup
 def _fix(
     project: Project, wanted: list[tuple[str, JsonPath, str]]
 ) -> tuple[set[tuple[str, JsonPath, str]], dict[str, dict[int, int]]]:
-    """Add each dep to its file (a file is all or nothing).
+    """Add each dep to its file, skipping the stages whose layout it cannot edit safely.
 
     Returns what was written, and per rewritten file where each old line now stands.
     """
@@ -281,17 +282,22 @@ def _fix(
     moved: dict[str, dict[int, int]] = {}
     for dvcfile, templates in by_file.items():
         doc = original = project.yaml(dvcfile)
+        added: set[tuple[str, JsonPath, str]] = set()
         for template, deps in templates.items():
             text = add_deps(doc, template, deps)
-            if text is None:
-                break
-            doc = load(text, dvcfile)
-        else:
-            raw = project.read_bytes(dvcfile)
-            bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
+            if text is not None:
+                doc = load(text, dvcfile)
+                added |= {(dvcfile, template, d) for d in deps}
+        if not added:
+            continue
+        bom = "\ufeff" if project.read_bytes(dvcfile).startswith(b"\xef\xbb\xbf") else ""
+        try:
             project.path(dvcfile).write_bytes((bom + doc.text).encode("utf-8"))
-            done |= {(dvcfile, t, d) for t, deps in templates.items() for d in deps}
-            moved[dvcfile] = _line_moves(original.text, doc.text)
+        except OSError as exc:  # the findings stay, unfixed
+            click.echo(f"check-dvc-deps: cannot write {dvcfile}: {exc.strerror or exc}", err=True)
+            continue
+        done |= added
+        moved[dvcfile] = _line_moves(original.text, doc.text)
     return done, moved
 
 
