@@ -630,6 +630,7 @@ class _FileResolver:
                     f"'{item}' loads keys of '{rel}' that are already loaded: "
                     "DVC refuses to load a file twice; keep one entry",
                 )
+                self.fail(f"'{item}' is already loaded")
                 self.incomplete = True
                 return
         try:
@@ -734,8 +735,8 @@ class _FileResolver:
         else:
             # Equal items collapse into one member, as in DVC.
             members: dict[str, Any] = {}
-            for item in value:
-                members[to_text(item)] = item
+            for item, from_context in zip(value, _from_context(raw, len(value)), strict=True):
+                members[_member_text(item, from_context)] = item
             for key, item in members.items():
                 yield key, {"item": item}
 
@@ -752,6 +753,7 @@ class _FileResolver:
         if not isinstance(raw, dict):
             return
         axes: dict[str, list[Any]] = {}
+        naming: dict[str, list[bool]] = {}
         for axis, values in raw.items():
             _, axis_node = _child(matrix_node, axis)
             mark = _mark(axis_node, stage_mark)
@@ -773,8 +775,10 @@ class _FileResolver:
                     ),
                 )
                 axes[str(axis)] = list(resolved)
+                naming[str(axis)] = [False] * len(resolved)
             elif isinstance(resolved, (list, dict)):
                 axes[str(axis)] = list(resolved)
+                naming[str(axis)] = _from_context(values, len(resolved))
             else:
                 self.issue(
                     "matrix-not-list",
@@ -792,7 +796,9 @@ class _FileResolver:
             for axis, (index, value) in zip(axes, combination, strict=True):
                 item[axis] = value
                 fragments.append(
-                    f"{axis}{index}" if isinstance(value, (dict, list)) else to_text(value)
+                    f"{axis}{index}"
+                    if isinstance(value, (dict, list))
+                    else _member_text(value, naming[axis][index])
                 )
             member = "-".join(fragments)
             self._stage(
@@ -1072,6 +1078,30 @@ class _FileResolver:
                         )
                         self.fail(f"params of '{to_text(file)}' is not a list")
         return found
+
+
+def _from_context(raw: Any, count: int) -> list[bool]:
+    """For each item of a foreach/matrix list: was it selected from the context?
+
+    DVC names a member after a value selected by a template with Python's `str`
+    (`True`), and after a value written in the list itself as it writes text (`true`).
+    """
+    if isinstance(raw, str):
+        return [True] * count
+    if isinstance(raw, list) and len(raw) == count:
+        return [_is_whole_template(item) for item in raw]
+    return [False] * count
+
+
+def _is_whole_template(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    found = templates(value)
+    return len(found) == 1 and found[0].group(0) == value
+
+
+def _member_text(value: Any, from_context: bool) -> str:
+    return str(value) if from_context else to_text(value)
 
 
 def _missing_hint(expression: str, context: Context, params_file: str) -> str:
