@@ -1,0 +1,117 @@
+"""Every hook id, run by the real pre-commit exactly as users get it (`try-repo`).
+
+This repository is snapshotted once per session (tracked and untracked-but-not-ignored
+files, one commit), so pre-commit installs its environment once and every hook runs from
+the same revision, committed or not.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+from conftest import REPO, VENV_BIN, git_init, write_tree
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    target = tmp_path_factory.mktemp("dvc-gitops-snapshot")
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return git_init(target)
+
+
+@pytest.fixture(scope="session")
+def precommit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture
+def try_repo(
+    snapshot: Path, precommit_home: Path, tmp_path: Path
+) -> Iterator[Callable[[str, Mapping[str, str | bytes]], tuple[int, str]]]:
+    """`try_repo(hook_id, files)`: a scratch git repo with `files`, the hook run on all files."""
+
+    def run(hook_id: str, files: Mapping[str, str | bytes]) -> tuple[int, str]:
+        scratch = tmp_path / "scratch"
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir()
+        write_tree(scratch, files)
+        git_init(scratch)
+        env = {
+            **os.environ,
+            "PRE_COMMIT_HOME": str(precommit_home),
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",  # the project's dvc
+            "PRE_COMMIT_COLOR": "never",
+        }
+        env.pop("GITHUB_ACTIONS", None)
+        done = subprocess.run(
+            [str(VENV_BIN / "pre-commit"), "try-repo", str(snapshot), hook_id, "--all-files"],
+            cwd=scratch,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        return done.returncode, done.stdout + done.stderr
+
+    yield run
+
+
+GOOD_PIPELINE = {
+    "dvc.yaml": (
+        "stages:\n"
+        "  train:\n"
+        "    cmd: python train.py\n"
+        "    deps:\n"
+        "      - train.py\n"
+        "    outs:\n"
+        "      - model.pkl\n"
+    ),
+    "train.py": "open('model.pkl', 'w').write('model')\n",
+}
+
+
+def test_check_dvc_yaml(try_repo: Callable[..., tuple[int, str]]) -> None:
+    code, out = try_repo("check-dvc-yaml", GOOD_PIPELINE)
+    assert code == 0, out
+    assert "check dvc.yaml" in out and "Passed" in out
+    bad = {**GOOD_PIPELINE, "dvc.yaml": GOOD_PIPELINE["dvc.yaml"].replace("deps:", "dep:")}
+    code, out = try_repo("check-dvc-yaml", bad)
+    assert code == 1, out
+    assert "Failed" in out
+    assert "dvc.yaml:4:5: DG1" in out and "deps" in out
+
+
+MLFLOW_PIPELINE = {
+    "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n",
+    "train.py": "import mlflow\n\nmlflow.set_experiment('churn')\n",
+    "mlflow-experiments.yaml": "version: 1\nstages:\n  train:\n    experiment: churn\n",
+}
+
+
+def test_check_mlflow_map(try_repo: Callable[..., tuple[int, str]]) -> None:
+    code, out = try_repo("check-mlflow-map", MLFLOW_PIPELINE)
+    assert code == 0, out
+    assert "Passed" in out
+    drifted = {**MLFLOW_PIPELINE, "train.py": "import mlflow\n\nmlflow.set_experiment('x')\n"}
+    code, out = try_repo("check-mlflow-map", drifted)
+    assert code == 1, out
+    assert "train.py:3:1: DG604 set_experiment() logs to experiment 'x'" in out
