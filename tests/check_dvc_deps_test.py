@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import posixpath
@@ -13,7 +14,10 @@ from textwrap import dedent
 
 import pytest
 from conftest import VENV_BIN
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from dvc_gitops.cmd_scripts import scripts_in
 from dvc_gitops.hooks.check_dvc_deps import CHECK, add_deps, main
 from dvc_gitops.project import Project
 from dvc_gitops.runner import CheckContext
@@ -151,6 +155,31 @@ FIXES: list[tuple[str, str, tuple[str | int, ...], list[str], str]] = [
         ["a.py", "b.py"],
         "stages:\n  t:\n    cmd:\n      - python a.py\n      - python b.py\n"
         "    deps:\n      - a.py\n      - b.py\n",
+    ),
+    (
+        "no deps after an indentless list cmd followed by a key (found by hypothesis)",
+        y("""
+        stages:
+          train:
+            cmd:
+            - python src/train.py
+            - echo done
+            outs:
+            - model.pkl
+        """),
+        ("stages", "train"),
+        ["src/train.py"],
+        y("""
+        stages:
+          train:
+            cmd:
+            - python src/train.py
+            - echo done
+            deps:
+            - src/train.py
+            outs:
+            - model.pkl
+        """),
     ),
     (
         "foreach: into the do template",
@@ -637,3 +666,64 @@ def test_without_fix_nothing_is_written(
     root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
     assert main(["dvc.yaml"]) == 1
     assert (root / "dvc.yaml").read_text() == text
+
+
+# --- properties: any layout, the fix only inserts ----------------------------------------
+
+
+@st.composite
+def stage_layouts(draw: st.DrawFn) -> str:
+    """A dvc.yaml stage written in one of the many ways people write them."""
+    indent = " " * draw(st.sampled_from([2, 4]))
+    item = indent * 2 + draw(st.sampled_from(["- ", "  - ", "-   ", indent + "- "]))
+    quote = draw(st.sampled_from(["", "'", '"']))
+    cmd = draw(
+        st.sampled_from(
+            [
+                "cmd: python src/train.py",
+                "cmd: python src/train.py  # go",
+                "cmd: 'python src/train.py'",
+                "cmd: >-\n" + indent * 3 + "python src/train.py\n" + indent * 3 + "--lr 1",
+                "cmd: |\n" + indent * 3 + "python src/train.py\n",
+                "cmd:\n" + item + "python src/train.py\n" + item + "echo done",
+            ]
+        )
+    )
+    lines = ["# pipeline", "stages:", f"{indent}train:"]
+    if draw(st.booleans()):
+        lines.append(f"{indent * 2}# the model")
+    lines.append(indent * 2 + cmd)
+    deps = draw(st.sampled_from(["none", "block", "flow", "empty"]))
+    if deps == "block":
+        lines += [f"{indent * 2}deps:", f"{item}{quote}data.csv{quote}  # input"]
+    elif deps == "flow":
+        lines.append(f"{indent * 2}deps: [{quote}data.csv{quote}]")
+    elif deps == "empty":
+        lines.append(f"{indent * 2}deps: []")
+    if draw(st.booleans()):
+        lines.append("")
+    if draw(st.booleans()):
+        lines += [f"{indent * 2}outs:", f"{item}model.pkl"]
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(stage_layouts())
+def test_fix_only_inserts(text: str) -> None:
+    doc = load(text, "dvc.yaml")
+    after = add_deps(doc, ("stages", "train"), ["src/train.py", "src/utils.py"])
+    assert after is not None, text
+    data = load(after, "dvc.yaml").data["stages"]["train"]
+    assert data["deps"][-2:] == ["src/train.py", "src/utils.py"]
+    # Every byte of the original survives, in order: the edit only inserted text.
+    matcher = difflib.SequenceMatcher(a=text, b=after, autojunk=False)
+    assert all(tag == "insert" for tag, *_ in matcher.get_opcodes() if tag != "equal"), after
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("python -m x.py;&|()'\"\\\n$=>cd/src"))))
+def test_any_command_text_is_read_without_error(cmd: str) -> None:
+    scripts_in(cmd, ".", PROPERTY_PROJECT)
+
+
+PROPERTY_PROJECT = Project(Path(__file__).resolve().parent)

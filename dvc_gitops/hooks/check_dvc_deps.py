@@ -389,6 +389,15 @@ def _lines(text: str) -> list[str]:
 
 def _lines_after(lines: list[str], node: yaml.Node) -> list[int]:
     """Where new lines may go after `node`: right after its last text, then later."""
+    # A block list or mapping ends where the next token starts (maybe a later key's
+    # line): its last scalar knows where the text really ends.
+    while (
+        isinstance(node, (yaml.SequenceNode, yaml.MappingNode))
+        and not node.flow_style
+        and node.value
+    ):
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
     end = node.end_mark
     if end.column > 0:
         return [end.line + 1]
