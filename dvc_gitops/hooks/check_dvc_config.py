@@ -300,18 +300,26 @@ def config_local_in_git(
 
 
 def _ignored(project: Project, rel: str) -> bool:
-    """Whether git's ignore rules cover `rel` (errors count as ignored: no false alarm)."""
-    try:
-        done = subprocess.run(
-            ["git", "check-ignore", "-q", "--no-index", rel],
-            cwd=project.root,
-            capture_output=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return True
-    return done.returncode != 1
+    """Whether git's ignore rules cover `rel`; asked once for every DVC project's file
+    (git errors count as ignored: no false alarm)."""
+    cache = project.cache("check-dvc-config")
+    if "ignored" not in cache:
+        paths = [f"{base}.dvc/config.local" for base in dvc_roots(project)]
+        try:
+            done = subprocess.run(
+                ["git", "check-ignore", "--no-index", "--stdin", "-z"],
+                cwd=project.root,
+                input="\0".join(paths) + "\0",
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            failed = done.returncode not in (0, 1)
+        except (OSError, subprocess.TimeoutExpired):
+            failed = True
+        cache["ignored"] = set(paths) if failed else set(done.stdout.split("\0"))
+    return rel in cache["ignored"]
 
 
 CHECK = Check("check-dvc-config", check, codes=("DG7",))
