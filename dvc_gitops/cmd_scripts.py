@@ -83,8 +83,8 @@ _RUNNERS: dict[str, frozenset[str]] = {
     "mamba": frozenset({"-n", "--name", "-p", "--prefix", "--cwd"}),
     "micromamba": frozenset({"-n", "--name", "-p", "--prefix", "--cwd"}),
 }
-# Programs whose arguments are never the stage's own source: DVC itself, file movers
-# that only fetch data.
+# Programs whose arguments are never code the stage runs: DVC itself, and commands that
+# only print or make paths.
 _IGNORED_PROGRAMS = frozenset({"dvc", "echo", "printf", "mkdir", "rm", "rmdir", "touch"})
 
 _KIND_BY_SUFFIX = {".py": "python", ".r": "r", ".sh": "shell", ".bash": "shell", ".jl": "julia"}

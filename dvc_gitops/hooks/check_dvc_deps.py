@@ -93,6 +93,11 @@ class _Missing:
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
+    """DG201/DG203 for scripts and imports no dep covers, DG202 for unreadable commands.
+
+    With `context.fix`, the missing deps are written first and only what is left is
+    reported.
+    """
     project = context.project
     wanted = None if context.files is None else set(context.selected("dvc.yaml"))
     definitions: dict[tuple[str, str], list[Stage]] = {}
@@ -108,7 +113,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
             continue  # check-dvc-yaml reports the file
         template = stages[0].template_path or stages[0].json_path
         yield from _unparsable(doc, template, stages)
-        members = [s.name for s in stages]
+        members = [s.name for s in stages if not s.frozen]
         for item in _missing(project, doc, template, stages):
             reports.append((dvcfile, template, item, item.stages == members))
 
