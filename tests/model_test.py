@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from dvc_oracle import ask_dvc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dvc_gitops.model import Pipeline, build_pipeline
 from dvc_gitops.project import Project
@@ -493,3 +495,85 @@ def test_dvc_yaml_files_dvc_never_loads_are_left_out(tmp_path: Path) -> None:
     pipeline = build_pipeline(Project(root))
     assert list(pipeline.stages) == listed == ["a", "z/dvc.yaml:seen"]
     assert pipeline.ignored == {"made/dvc.yaml": "a", "scratch/dvc.yaml": "ignored by git"}
+
+
+_WORDS = st.sampled_from(
+    [
+        "a",
+        "b",
+        "item",
+        "key",
+        "x.csv",
+        "dir",
+        "dir/x",
+        "${a}",
+        "${b.c}",
+        "${item}",
+        "${key}",
+        "${a[0]}",
+        "${}",
+        "${HOME}",
+        "\\${a}",
+        "p ${a} q",
+        "${d}",
+        "../up",
+        ".",
+    ]
+)
+_SCALARS = st.one_of(_WORDS, st.integers(-2, 3), st.booleans(), st.none(), st.floats(0, 1))
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(_WORDS, inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_STAGE_KEYS = st.sampled_from(
+    [
+        "cmd",
+        "deps",
+        "outs",
+        "params",
+        "metrics",
+        "plots",
+        "foreach",
+        "do",
+        "matrix",
+        "wdir",
+        "vars",
+        "frozen",
+        "always_changed",
+    ]
+)
+_STAGES = st.dictionaries(
+    st.sampled_from(["s", "t", "u"]), st.dictionaries(_STAGE_KEYS, _VALUES, max_size=5), max_size=3
+)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    stages=_STAGES,
+    top_vars=st.lists(st.one_of(_WORDS, st.dictionaries(_WORDS, _VALUES, max_size=2)), max_size=2),
+    params=st.dictionaries(_WORDS, _VALUES, max_size=4),
+)
+def test_the_model_never_crashes_on_any_shape(
+    tmp_path: Path, stages: dict[str, Any], top_vars: list[Any], params: dict[str, Any]
+) -> None:
+    import json
+    import shutil
+
+    root = tmp_path / "fuzz"
+    shutil.rmtree(root, ignore_errors=True)
+    pipeline = model_of(
+        root,
+        {
+            "dvc.yaml": json.dumps({"vars": top_vars, "stages": stages}),
+            "params.yaml": json.dumps(params),
+        },
+    )
+    crashes = [p for p in pipeline.problems.values() if p.startswith("could not resolve")]
+    assert crashes == []
+    pipeline.topological_order()
+    pipeline.edges()
