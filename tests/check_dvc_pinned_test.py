@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import REPO, VENV_BIN, git_init, write_tree
 
 from dvc_gitops.dependency_files import dependency_files, read_declarations
 from dvc_gitops.hooks import check_dvc_pinned
@@ -738,3 +740,41 @@ def test_manifest_files_pattern_matches_what_the_hook_reads(make_repo: Callable[
     for also in ("dvc.yaml", "sub/dvc.yaml", ".dvc/config"):
         assert pattern.search(also), also
     assert not pattern.search(".dvc/config.local")
+
+
+@pytest.mark.slow
+def test_under_pre_commit_the_project_venv_is_compared(
+    old_dvc_venv: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """pre-commit sets VIRTUAL_ENV to the hook's own environment: `.venv/` must win."""
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    results = []
+    for pin in ("3.67.1", OLD_DVC):
+        scratch = tmp_path_factory.mktemp("scratch")
+        write_tree(scratch, {"requirements.txt": f"dvc=={pin}\n", "dvc.yaml": DVC_YAML})
+        (scratch / ".gitignore").write_text(".venv\n")
+        (scratch / ".venv").symlink_to(old_dvc_venv)
+        git_init(scratch)
+        done = subprocess.run(
+            [
+                str(VENV_BIN / "pre-commit"),
+                "try-repo",
+                str(REPO),
+                "check-dvc-pinned",
+                "--all-files",
+            ],
+            cwd=scratch,
+            env={**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        results.append((done.returncode, done.stdout + done.stderr))
+    (failed, out), (passed, clean) = results
+    assert failed == 1, out
+    assert (
+        f"requirements.txt:1:1: DG505 dvc {OLD_DVC} is installed in .venv but pinned to 3.67.1 here"
+    ) in out
+    assert passed == 0, clean
+    assert "Passed" in clean
