@@ -290,3 +290,21 @@ def test_findings_are_sorted_and_stable() -> None:
     assert sorted(findings) == sorted({*findings})
     assert (5, 5, "DG110") in findings and (4, 3, "DG114") in findings
     assert (3, 10, "DG112") in findings
+
+
+def test_generated_validator_is_current() -> None:
+    """The committed fast validator was generated from the schema as it is now."""
+    import os
+
+    from dvc_gitops import dvc_yaml_validator
+    from dvc_gitops.hooks.check_dvc_yaml import GENERATED_VALIDATOR, generate_validator
+
+    if os.environ.get("GOLDEN_UPDATE"):
+        GENERATED_VALIDATOR.write_text(generate_validator())
+        subprocess.run([str(VENV_BIN / "ruff"), "format", str(GENERATED_VALIDATOR)], check=True)
+        pytest.skip("regenerated: run again")
+    digest = re.search(r'SCHEMA_SHA256 = "(\w+)"', generate_validator())
+    assert digest and digest.group(1) == dvc_yaml_validator.SCHEMA_SHA256, (
+        "the schema changed: regenerate with GOLDEN_UPDATE=1"
+    )
+    assert check_dvc_yaml._fast_validator() is dvc_yaml_validator.validate

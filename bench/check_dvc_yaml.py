@@ -1,0 +1,176 @@
+"""Time check-dvc-yaml against `dvc stage list --all --fail` on the same repository.
+
+Both validate dvc.yaml; DVC's command is the reference a user would otherwise run. The
+script builds a scratch git + DVC repository holding this project's demo pipeline
+(dvc.yaml, params.yaml, pipeline/), optionally plus a generated monorepo, runs every
+command N times in turn, and prints medians and ratios as a Markdown section.
+
+    .venv/bin/python bench/check_dvc_yaml.py                 # demo pipeline, 10 rounds
+    .venv/bin/python bench/check_dvc_yaml.py --monorepo 40x55 --rounds 5
+    .venv/bin/python bench/check_dvc_yaml.py --write         # update bench/RESULTS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = REPO / "bench" / "RESULTS.md"
+SECTION = "check-dvc-yaml"
+
+
+def make_repo(root: Path, monorepo: tuple[int, int] | None) -> None:
+    """The demo pipeline (and `files` x `stages` generated dvc.yaml files) in a git repo."""
+    shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
+    shutil.copy(REPO / "params.yaml", root / "params.yaml")
+    shutil.copytree(REPO / "pipeline", root / "pipeline")
+    if monorepo:
+        files, stages = monorepo
+        for f in range(files):
+            folder = root / "projects" / f"p{f}"
+            folder.mkdir(parents=True)
+            lines = ["stages:"]
+            for s in range(stages):
+                lines += [
+                    f"  s{s}:",
+                    f"    cmd: python step.py {s}",
+                    "    deps:",
+                    "    - step.py",
+                    *([f"    - out{s - 1}.csv"] if s else []),
+                    "    params:",
+                    "    - lr",
+                    "    outs:",
+                    f"    - out{s}.csv",
+                ]
+            (folder / "dvc.yaml").write_text("\n".join(lines) + "\n")
+            (folder / "params.yaml").write_text("lr: 0.1\n")
+            (folder / "step.py").write_text("")
+    run(["git", "init", "-q"], root)
+    run([str(BIN / "dvc"), "init", "-q"], root)
+    run(["git", "add", "-A"], root)
+    run(["git", "-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-qm", "bench"], root)
+
+
+def run(argv: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> float:
+    """Seconds one run of `argv` took; fails loudly on an unexpected exit code."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    if done.returncode not in ok:
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
+    return took
+
+
+def commands(monorepo: bool) -> dict[str, list[str]]:
+    files = ["dvc.yaml"]
+    dvc = [str(BIN / "dvc"), "stage", "list", "--all", "--fail"]
+    return {
+        "check-dvc-yaml dvc.yaml (schema, graph, params)": [str(BIN / "check-dvc-yaml"), *files],
+        "check-dvc-yaml --select DG1 dvc.yaml (schema only)": [
+            str(BIN / "check-dvc-yaml"),
+            "--select",
+            "DG1",
+            *files,
+        ],
+        "dvc stage list --all --fail" + (" -R" if monorepo else ""): dvc
+        + (["-R"] if monorepo else []),
+    }
+
+
+def measure(root: Path, rounds: int, monorepo: bool) -> dict[str, float]:
+    cmds = commands(monorepo)
+    if monorepo:  # every dvc.yaml, as pre-commit passes them on `--all-files`
+        every = sorted(str(p.relative_to(root)) for p in root.rglob("dvc.yaml"))
+        for name in list(cmds)[:2]:
+            cmds[name] = [*cmds[name][:-1], *every]
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    for argv in cmds.values():  # one warm-up run each (page cache, .pyc)
+        run(argv, root, ok=(0, 1))
+    for _ in range(rounds):
+        for name, argv in cmds.items():
+            times[name].append(run(argv, root, ok=(0, 1)))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def versions() -> str:
+    dvc = subprocess.run(
+        [str(BIN / "dvc"), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs (shared; load "
+        f"average {load:.1f} at the start), Python {platform.python_version()}, DVC {dvc}"
+    )
+
+
+def report(results: dict[str, dict[str, float]], rounds: int, argv: list[str]) -> str:
+    lines = [
+        f"## {SECTION}",
+        "",
+        f"Machine: {versions()}. Medians of {rounds} runs after one warm-up; each command",
+        "is a fresh process, as pre-commit runs it. Reproduce:",
+        "",
+        "```sh",
+        " ".join([".venv/bin/python", "bench/check_dvc_yaml.py", *argv]),
+        "```",
+        "",
+    ]
+    for label, medians in results.items():
+        reference = next(v for k, v in medians.items() if k.startswith("dvc stage list"))
+        lines += [f"### {label}", "", "| command | median | vs dvc |", "| --- | ---: | ---: |"]
+        for name, seconds in medians.items():
+            lines.append(f"| `{name}` | {seconds:.3f} s | {seconds / reference:.0%} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    """Replace (or add) this script's section of bench/RESULTS.md; others stay as they are."""
+    start, end = f"<!-- section: {SECTION} -->", f"<!-- /section: {SECTION} -->"
+    block = f"{start}\n{text.rstrip()}\n{end}\n"
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
+    new = pattern.sub(lambda _m: block, old) if pattern.search(old) else old + "\n" + block
+    RESULTS.write_text(new)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--monorepo", help="also time FILESxSTAGES generated files, e.g. 40x55")
+    parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    args = parser.parse_args()
+    shown = [a for a in sys.argv[1:] if a != "--write"]
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        demo = Path(scratch) / "demo"
+        demo.mkdir()
+        make_repo(demo, None)
+        results["The demo pipeline (4 stages, one dvc.yaml)"] = measure(demo, args.rounds, False)
+        if args.monorepo:
+            files, stages = (int(n) for n in args.monorepo.lower().split("x"))
+            big = Path(scratch) / "monorepo"
+            big.mkdir()
+            make_repo(big, (files, stages))
+            label = f"A generated monorepo ({files} dvc.yaml files x {stages} stages)"
+            results[label] = measure(big, args.rounds, True)
+    text = report(results, args.rounds, shown)
+    print(text)
+    if args.write:
+        write_section(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
