@@ -1,1 +1,3 @@
 from common.plots import draw
+
+draw()
