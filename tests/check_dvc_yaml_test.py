@@ -308,3 +308,24 @@ def test_generated_validator_is_current() -> None:
         "the schema changed: regenerate with GOLDEN_UPDATE=1"
     )
     assert check_dvc_yaml._fast_validator() is dvc_yaml_validator.validate
+
+
+def test_inline_suppression_and_json_output(
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    in_dir(
+        make_repo(
+            {
+                "dvc.yaml": "stages:\n  train:\n    cmd: x\n"
+                "    dep: [a]  # dvc-gitops: ignore[DG110]\n"
+                "    frozen: yes  # dvc-gitops: ignore[DG113]\n"
+            }
+        )
+    )
+    assert main(["--select", "DG0,DG1", "--format", "json", "dvc.yaml"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    found = [(f["code"], f["line"], f["column"], f["severity"]) for f in report["findings"]]
+    # DG110 is suppressed; the DG113 comment suppresses nothing (the finding is DG112)
+    assert found == [("DG112", 5, 13, "error"), ("DG001", 5, 18, "warning")]
