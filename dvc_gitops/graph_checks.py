@@ -177,38 +177,34 @@ def _output_findings(pipeline: Pipeline) -> Iterator[Finding]:
                 )
             yield DUPLICATE_OUTPUT.at(out.file, out.mark, message)
     # An output is inside another when one of its parent folders is an output too:
-    # one dict lookup per path component, never a pairwise comparison.
+    # one dict lookup per path component, never a pairwise comparison. Members of one
+    # foreach/matrix share a template entry: one finding there, naming how many.
+    inside: dict[tuple[str, Mark], list[tuple[Stage, Out, Stage, Out]]] = {}
+    dot = owner.get(".")
     for path, (stage, out) in owner.items():
-        if "://" in path or path.startswith("/"):
+        if "://" in path or path.startswith("/") or path == ".":
             continue
         parent = path
-        while "/" in parent:
+        found = None
+        while "/" in parent and found is None:
             parent = parent.rsplit("/", 1)[0]
             found = owner.get(parent)
-            if found is not None:
-                outer_stage, outer = found
-                same = outer_stage.address == stage.address
-                yield OVERLAPPING_OUTPUTS.at(
-                    out.file,
-                    out.mark,
-                    f"output '{out.raw}' is inside output '{outer.raw}' of "
-                    f"{'the same stage' if same else f'stage {outer_stage.address!r}'} "
-                    f"({_where(outer)}): DVC refuses overlapping outputs; declare the "
-                    "files individually or keep only the directory",
-                )
-                break
-    dot = owner.get(".")
-    if dot is not None:
-        outer_stage, outer = dot
-        for path, (_, out) in owner.items():
-            if path != "." and not path.startswith(("../", "/")) and "://" not in path:
-                yield OVERLAPPING_OUTPUTS.at(
-                    out.file,
-                    out.mark,
-                    f"output '{out.raw}' is inside output '{outer.raw}' of stage "
-                    f"'{outer_stage.address}' ({_where(outer)}): DVC refuses overlapping "
-                    "outputs; declare the files individually",
-                )
+        if found is None and not path.startswith("../"):
+            found = dot
+        if found is not None:
+            inside.setdefault((out.file, out.mark), []).append((stage, out, *found))
+    for (file, mark), cases in inside.items():
+        stage, out, outer_stage, outer = cases[0]
+        same = outer_stage.address == stage.address
+        more = f" (and {len(cases) - 1} more like it)" if len(cases) > 1 else ""
+        yield OVERLAPPING_OUTPUTS.at(
+            file,
+            mark,
+            f"output '{out.raw}'{more} is inside output '{outer.raw}' of "
+            f"{'the same stage' if same else f'stage {outer_stage.address!r}'} "
+            f"({_where(outer)}): DVC refuses overlapping outputs; declare the "
+            "files individually or keep only the directory",
+        )
 
 
 def _is_dvc_file(path: str) -> bool:
