@@ -1,0 +1,207 @@
+"""dvc-dag-docs: a Mermaid picture of the pipeline, kept up to date between markers in README.md.
+
+The picture is drawn from our pipeline model, not from `dvc dag`, so the hook needs
+neither DVC installed nor a DVC repository that loads; it has the same nodes and edges
+as `dvc dag --mermaid` (and the same text for a pipeline in one dvc.yaml). Only the lines
+between the two marker comments change; everything else in the file stays byte for byte.
+
+    <!-- dvc-gitops:dag:start -->
+    <!-- dvc-gitops:dag:end -->
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from ..model import Pipeline
+from ..project import FileProblem, Project, find_root
+from ..runner import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, guarded
+
+START = "<!-- dvc-gitops:dag:start -->"
+END = "<!-- dvc-gitops:dag:end -->"
+DEFAULT_FILE = "README.md"
+
+
+def mermaid(pipeline: Pipeline) -> str:
+    """The pipeline as `dvc dag --mermaid` prints it: `flowchart TD`, nodes, then edges.
+
+    Like DVC, each connected part of the graph is numbered in turn, its nodes sorted by
+    address and its edges sorted by (upstream, downstream).
+    """
+    edges = pipeline.edges()
+    lines = ["flowchart TD"]
+    number = 0
+    for part in _connected_parts(list(pipeline.stages), edges):
+        ids: dict[str, str] = {}
+        for address in sorted(part):
+            number += 1
+            ids[address] = f"node{number}"
+            lines.append(f'\t{ids[address]}["{_label(address)}"]')
+        for upstream, downstream in sorted(e for e in edges if e[0] in ids):
+            lines.append(f"\t{ids[upstream]}-->{ids[downstream]}")
+    return "\n".join(lines)
+
+
+def markdown_block(pipeline: Pipeline) -> str:
+    """The picture in a fenced mermaid block, as it stands between the markers."""
+    return f"```mermaid\n{mermaid(pipeline)}\n```"
+
+
+def _label(address: str) -> str:
+    # A double quote would end Mermaid's quoted label; DVC prints it raw and breaks.
+    return address.replace('"', "#quot;")
+
+
+def _connected_parts(stages: list[str], edges: list[tuple[str, str]]) -> list[set[str]]:
+    """Weakly connected groups of stages, in the order their first stage was declared."""
+    neighbours: dict[str, set[str]] = {s: set() for s in stages}
+    for upstream, downstream in edges:
+        neighbours[upstream].add(downstream)
+        neighbours[downstream].add(upstream)
+    parts: list[set[str]] = []
+    placed: set[str] = set()
+    for start in stages:
+        if start in placed:
+            continue
+        part, todo = set(), [start]
+        while todo:
+            current = todo.pop()
+            if current not in part:
+                part.add(current)
+                todo.extend(neighbours[current] - part)
+        placed |= part
+        parts.append(part)
+    return parts
+
+
+class MarkerProblem(Exception):
+    """The markers in the document are missing or out of order: one line, with the line."""
+
+
+@dataclass(frozen=True)
+class Update:
+    """The document with a fresh picture; `changed` when it differs from the current one."""
+
+    text: str
+    changed: bool
+
+
+def replace_between_markers(text: str, block: str, path: str) -> Update:
+    """`text` with the lines between the START and END markers replaced by `block`."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.strip() == START]
+    ends = [i for i, line in enumerate(lines) if line.strip() == END]
+    if not starts and not ends:
+        raise MarkerProblem(
+            f"{path}: no pipeline picture markers: add a line '{START}' and a line "
+            f"'{END}' where the picture goes"
+        )
+    if len(starts) != 1 or len(ends) != 1:
+        extra = (starts[1:] or ends[1:] or starts or ends)[0] + 1
+        raise MarkerProblem(
+            f"{path}:{extra}: expected one '{START}' line and one '{END}' line: "
+            "keep exactly one pair"
+        )
+    start, end = starts[0], ends[0]
+    if end < start:
+        raise MarkerProblem(f"{path}:{end + 1}: '{END}' comes before '{START}': swap them")
+    newline = "\r\n" if lines[start].endswith("\r\n") else "\n"
+    fresh = "".join(line + newline for line in block.split("\n"))
+    new_text = "".join(lines[: start + 1]) + fresh + "".join(lines[end:])
+    return Update(new_text, new_text != text)
+
+
+def update_document(project: Project, path: str, write: bool) -> tuple[int, str]:
+    """Bring the picture in `path` up to date (or only compare); the exit code and a line."""
+    broken = sorted(project.pipeline.problems.items())
+    if broken:
+        dvcfile, why = broken[0]
+        return EXIT_FINDINGS, (
+            f"{dvcfile}: {why}: the pipeline picture in {path} is left as it is "
+            "(check-dvc-yaml shows what to fix)"
+        )
+    try:
+        text = project.read_text(path)
+    except FileProblem as exc:
+        return EXIT_USAGE, f"{path}: {exc.message}"
+    try:
+        update = replace_between_markers(text, markdown_block(project.pipeline), path)
+    except MarkerProblem as exc:
+        return EXIT_FINDINGS, str(exc)
+    if not update.changed:
+        return EXIT_CLEAN, ""
+    if not write:
+        return EXIT_FINDINGS, (
+            f"{path}: the pipeline picture is out of date: run `dvc-gitops dag --write` "
+            "(or the dvc-dag-docs hook) to redraw it"
+        )
+    with open(project.path(path), "w", encoding="utf-8", newline="") as out:
+        out.write(update.text)
+    return EXIT_FINDINGS, f"{path}: pipeline picture redrawn"
+
+
+def _document_option(fn: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--file",
+        "document",
+        default=DEFAULT_FILE,
+        show_default=True,
+        help="The Markdown file (relative to the repository root) that holds the markers.",
+    )(fn)
+
+
+def _finish(code: int, message: str) -> None:
+    if message:
+        click.echo(message, err=code == EXIT_USAGE)
+    raise click.exceptions.Exit(code)
+
+
+@click.command("dag")
+@click.option("--md", is_flag=True, help="Wrap the picture in a mermaid code fence.")
+@click.option("--check", is_flag=True, help="Exit 1 when the picture in --file is out of date.")
+@click.option("--write", is_flag=True, help="Redraw the picture in --file (exit 1 if it changed).")
+@_document_option
+def dag_command(md: bool, check: bool, write: bool, document: str) -> None:
+    """Print the pipeline as a Mermaid flowchart, or keep it up to date in README.md."""
+    if check and write:
+        raise click.UsageError("give --check or --write, not both")
+    project = Project(find_root(Path.cwd()))
+    if check or write:
+        _finish(*update_document(project, document, write=write))
+    pipeline = project.pipeline
+    for dvcfile, why in sorted(pipeline.problems.items()):
+        click.echo(f"{dvcfile}: {why}: its stages are missing from the picture", err=True)
+    click.echo(markdown_block(pipeline) if md else mermaid(pipeline))
+
+
+@click.command("dvc-dag-docs")
+@click.option("--check", is_flag=True, help="Only report an out-of-date picture; write nothing.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@_document_option
+# pre-commit passes no file names (pass_filenames: false); names given anyway are ignored:
+# the picture is drawn from the whole pipeline, never from the files that changed.
+@click.argument("filenames", nargs=-1, type=click.Path())
+def hook_command(check: bool, debug: bool, document: str, filenames: tuple[str, ...]) -> None:
+    """Redraw the Mermaid picture of the pipeline between the markers in README.md."""
+    _finish(*update_document(Project(find_root(Path.cwd())), document, write=not check))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The hook's entry point: 0 up to date, 1 redrawn (or stale with --check), 2 usage."""
+    args = list(sys.argv[1:] if argv is None else argv)
+
+    def body() -> int:
+        # Not standalone: click hands the exit code of `_finish` back as the return value.
+        code = hook_command.main(args=args, prog_name="dvc-dag-docs", standalone_mode=False)
+        return int(code or EXIT_CLEAN)
+
+    return guarded("dvc-dag-docs", "--debug" in args, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
