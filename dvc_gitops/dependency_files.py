@@ -3,13 +3,15 @@
 Manifests: requirements files (`requirements*.txt`, `*.in`, with `-r`/`-c` includes and
 `--hash` continuation lines), pyproject.toml (PEP 621 `dependencies` and
 `optional-dependencies`, PEP 735 `[dependency-groups]`, Poetry's dependency tables, uv's
-dev/constraint lists), setup.cfg, Pipfile, conda `environment.yml` (and its `pip:` list).
-Locks: uv.lock, poetry.lock, Pipfile.lock. Requirement strings are parsed by `packaging`,
-TOML by `tomllib`; nothing is installed or imported.
+dev/constraint lists, PDM and Hatch lists), setup.cfg, setup.py (the literal lists given
+to `setup()`, read with `ast`, never run), Pipfile, conda `environment.yml` (and its `pip:`
+list). Locks: uv.lock, poetry.lock, pdm.lock, Pipfile.lock. Requirement strings are parsed
+by `packaging`, TOML by `tomllib`; nothing is installed or imported.
 """
 
 from __future__ import annotations
 
+import ast
 import configparser
 import dataclasses
 import fnmatch
@@ -33,9 +35,9 @@ from .yamldoc import Mark, YamlProblem
 Kind = Literal["declaration", "constraint", "lock"]
 
 REQUIREMENTS_PATTERNS = ("*requirements*.txt", "*requirements*.in", "constraints*.txt")
-MANIFEST_NAMES = ("pyproject.toml", "setup.cfg", "Pipfile")
+MANIFEST_NAMES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile")
 CONDA_PATTERNS = ("environment*.yml", "environment*.yaml", "conda.yml", "conda.yaml")
-LOCK_NAMES = ("uv.lock", "poetry.lock", "Pipfile.lock")
+LOCK_NAMES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
 
 # pip's own rules: a comment starts at `#` at the line start or after whitespace, and
 # the first word beginning with `-` starts the per-requirement options (`--hash=...`).
@@ -133,7 +135,7 @@ def dependency_files(project: Project) -> list[str]:
                 or (in_requirements_dir and name.endswith((".txt", ".in")))
             ):
                 found.append(project.rel(os.path.join(folder, name)))
-    order = {n: i for i, n in enumerate(("pyproject.toml", "setup.cfg", "Pipfile"))}
+    order = {n: i for i, n in enumerate(MANIFEST_NAMES)}
 
     def rank(path: str) -> tuple[int, int, str]:
         name = path.rsplit("/", 1)[-1]
@@ -187,7 +189,9 @@ class _Reader:
             self.read_setup_cfg(path)
         elif name == "Pipfile":
             self.read_pipfile(path)
-        elif name in ("uv.lock", "poetry.lock"):
+        elif name == "setup.py":
+            self.read_setup_py(path)
+        elif name in ("uv.lock", "poetry.lock", "pdm.lock"):
             self.read_toml_lock(path)
         elif name == "Pipfile.lock":
             self.read_pipfile_lock(path)
@@ -361,8 +365,17 @@ class _Reader:
         poetry_groups = _get(data, (*poetry, "group"))
         for group in poetry_groups if isinstance(poetry_groups, dict) else {}:
             self.read_poetry_table(doc, (*poetry, "group", group, "dependencies"))
+        pdm = _get(data, ("tool", "pdm", "dev-dependencies"))
+        for group in pdm if isinstance(pdm, dict) else {}:
+            pdm_key = ("tool", "pdm", "dev-dependencies", group)
+            self.toml_requirements(doc, pdm_key, f"[tool.pdm.dev-dependencies] {group}")
+        hatch = _get(data, ("tool", "hatch", "envs"))
+        for env in hatch if isinstance(hatch, dict) else {}:
+            for field_name in ("dependencies", "extra-dependencies"):
+                hatch_key = ("tool", "hatch", "envs", env, field_name)
+                self.toml_requirements(doc, hatch_key, f"[tool.hatch.envs.{env}] {field_name}")
         folder = PurePosixPath(path).parent
-        for lock in ("uv.lock", "poetry.lock"):
+        for lock in ("uv.lock", "poetry.lock", "pdm.lock"):
             lock_path = (folder / lock).as_posix().removeprefix("./")
             if self.project.exists(lock_path):
                 self.govern(path, lock_path)
@@ -590,6 +603,42 @@ class _Reader:
                         requirement, path, Mark(line, column), where, "declaration", base
                     )
 
+    def read_setup_py(self, path: str) -> None:
+        """`setup(install_requires=[...], extras_require={...})` string literals, statically."""
+        text = self.text(path)
+        if text is None:
+            return
+        self.result.files.append(path)
+        try:
+            tree = ast.parse(text, path)
+        except SyntaxError as exc:
+            mark = Mark(exc.lineno or 1, exc.offset or 1)
+            self.problem(path, mark, f"invalid Python: {exc.msg}")
+            return
+        lines = text.splitlines()
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or _call_name(node.func) != "setup":
+                continue
+            for keyword in node.keywords:
+                if keyword.arg == "install_requires":
+                    lists = [(keyword.value, "setup() install_requires")]
+                elif keyword.arg == "extras_require" and isinstance(keyword.value, ast.Dict):
+                    lists = [
+                        (value, f"setup() extras_require {ast.literal_eval(key)}")
+                        for key, value in zip(keyword.value.keys, keyword.value.values, strict=True)
+                        if isinstance(key, ast.Constant)
+                    ]
+                else:
+                    continue
+                for container, where in lists:
+                    for item in getattr(container, "elts", []):
+                        if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                            # col_offset counts UTF-8 bytes; the quote precedes the text.
+                            line = lines[item.lineno - 1].encode()
+                            column = len(line[: item.col_offset].decode(errors="replace")) + 2
+                            mark = Mark(item.lineno, column)
+                            self.requirement(item.value, path, mark, where, "declaration", None)
+
     def read_conda(self, path: str) -> None:
         try:
             doc = self.project.yaml(path)
@@ -649,6 +698,12 @@ class _Reader:
             where=f"{path} (conda)",
             no_edit="this file format is not rewritten by --fix",
         )
+
+
+def _call_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""
 
 
 def requirement_edit(text: str, base: int) -> Edit | None:

@@ -138,6 +138,32 @@ PIN_CASES = {
             ("dvc-s3", "setup.cfg", 8, 6, None, "", "declaration"),
         ],
     ),
+    "setup.py, read without running it": (
+        {
+            "setup.py": "import setuptools\n\nsetuptools.setup(\n    name='x',\n"
+            "    install_requires=['pandas', \"dvc[s3]==3.67.1\"],\n"
+            "    extras_require={'gs': ['dvc-gs>=3'], **{}},\n)\n"
+            "setup_requires = ['dvc==1.0']  # not a setup() call\n"
+        },
+        [
+            ("dvc", "setup.py", 5, 34, "3.67.1", "s3", "declaration"),
+            ("dvc-gs", "setup.py", 6, 29, None, "", "declaration"),
+        ],
+    ),
+    "PDM and Hatch lists, pdm.lock": (
+        {
+            "pyproject.toml": "[tool.pdm.dev-dependencies]\ntest = ['dvc-s3==3.3.0']\n"
+            "[tool.hatch.envs.default]\ndependencies = ['dvc==3.67.1']\n"
+            "extra-dependencies = ['dvc-gs']\n",
+            "pdm.lock": "[[package]]\nname = 'dvc'\nversion = '3.67.1'\n",
+        },
+        [
+            ("dvc-s3", "pyproject.toml", 2, 10, "3.3.0", "", "declaration"),
+            ("dvc", "pyproject.toml", 4, 18, "3.67.1", "", "declaration"),
+            ("dvc-gs", "pyproject.toml", 5, 24, None, "", "declaration"),
+            ("dvc", "pdm.lock", 3, 12, "3.67.1", "", "lock"),
+        ],
+    ),
     "conda environment and its pip list": (
         {
             "environment.yml": "name: x\ndependencies:\n  - python=3.11\n"
@@ -258,6 +284,10 @@ PROBLEM_CASES = {
             "b = [{include-group = 'a'}]\n"
         },
         "pyproject.toml:3:24: DG507 dependency groups include a cycle a -> b -> a",
+    ),
+    "bad setup.py": (
+        {"setup.py": "from setuptools import setup\nsetup(install_requires=['dvc'\n"},
+        "setup.py:2:24: DG507 invalid Python: '[' was never closed",
     ),
     "undecodable file": (
         {"requirements.txt": b"dvc==3.67.1\n\xff\n"},
@@ -731,6 +761,8 @@ def test_manifest_files_pattern_matches_what_the_hook_reads(make_repo: Callable[
         "conda.yaml",
         "uv.lock",
         "poetry.lock",
+        "pdm.lock",
+        "setup.py",
     ]
     ignored = ["MANIFEST.in", "config.h.in", "notes.txt", "src/x.py", "README.md"]
     root = make_repo(dict.fromkeys([*read, *ignored], ""))

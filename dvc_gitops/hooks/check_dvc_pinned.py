@@ -427,6 +427,7 @@ def _relock(lock: str) -> str:
     command = {
         "uv.lock": "uv lock",
         "poetry.lock": "poetry lock",
+        "pdm.lock": "pdm lock",
         "Pipfile.lock": "pipenv lock",
     }.get(name, "pip-compile")
     return f"regenerate it (`{command}`)"
