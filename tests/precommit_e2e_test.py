@@ -115,3 +115,31 @@ def test_check_mlflow_map(try_repo: Callable[..., tuple[int, str]]) -> None:
     code, out = try_repo("check-mlflow-map", drifted)
     assert code == 1, out
     assert "train.py:3:1: DG604 set_experiment() logs to experiment 'x'" in out
+
+
+def test_check_dvc_deps(try_repo: Callable[..., tuple[int, str]]) -> None:
+    code, out = try_repo("check-dvc-deps", GOOD_PIPELINE)
+    assert code == 0, out
+    assert "check stage scripts are in deps" in out and "Passed" in out
+    without = "stages:\n  train:\n    cmd: python train.py\n    outs:\n      - model.pkl\n"
+    forgotten = {**GOOD_PIPELINE, "dvc.yaml": without}
+    code, out = try_repo("check-dvc-deps", forgotten)
+    assert code == 1, out
+    assert "Failed" in out
+    assert "dvc.yaml:3:10: DG201 stage 'train' runs train.py" in out
+
+
+def test_check_dvc_config(try_repo: Callable[..., tuple[int, str]]) -> None:
+    remote = "['remote \"storage\"']\n    url = s3://team-bucket/dvc\n"
+    clean = {
+        ".dvc/config": "[core]\n    remote = storage\n" + remote,
+        ".dvc/.gitignore": "/config.local\n",
+    }
+    code, out = try_repo("check-dvc-config", clean)
+    assert code == 0, out
+    assert "check DVC config for secrets" in out and "Passed" in out
+    leaked = {**clean, ".dvc/config": clean[".dvc/config"] + "    secret_access_key = E2ESECRET\n"}
+    code, out = try_repo("check-dvc-config", leaked)
+    assert code == 1, out
+    assert ".dvc/config:5:5: DG701 s3 credential 'secret_access_key' of remote 'storage'" in out
+    assert "E2ESECRET" not in out
