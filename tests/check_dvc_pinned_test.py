@@ -575,6 +575,18 @@ FIX_CASES = {
         '[dependency-groups]\ndev = ["dvc-s3==3.67.1"]\n'
         "[tool.poetry.dependencies]\ndvc-gs = { version = '3.67.1', extras = ['a'] }\n",
     ),
+    "byte order mark and CRLF kept": (
+        "requirements.txt",
+        "\ufeffdvc>=3\r\npandas\r\n",
+        "\ufeffdvc==3.67.1\r\npandas\r\n",
+    ),
+    "setup.cfg": (
+        "setup.cfg",
+        "[options]\ninstall_requires =\n    dvc-s3 >=3 # c\n"
+        "[options.extras_require]\ngs = dvc-gs\n",
+        "[options]\ninstall_requires =\n    dvc-s3 ==3.67.1 # c\n"
+        "[options.extras_require]\ngs = dvc-gs==3.67.1\n",
+    ),
     "hashes: left alone": (
         "requirements.txt",
         "dvc>=3 \\\n    --hash=sha256:aa\n",
