@@ -259,10 +259,14 @@ def build_pipeline(project: Project) -> Pipeline:
     # no stages as far as DVC is concerned.
     files = sorted(project.dvc_yaml_files, key=lambda f: f.split("/")[:-1])
     ignored_by_git = _git_ignored(project, files)
+    outside = _outside_this_repo(project, files)
     outs: dict[str, str] = {}
     for dvcfile in files:
         if dvcfile in ignored_by_git:
             pipeline.ignored[dvcfile] = "ignored by git"
+            continue
+        if dvcfile in outside:
+            pipeline.ignored[dvcfile] = outside[dvcfile]
             continue
         owner = _output_above(dvcfile, outs)
         if owner is not None:
@@ -287,6 +291,42 @@ def _output_above(dvcfile: str, outs: dict[str, str]) -> str | None:
             return outs[folder]
         folder = posixpath.dirname(folder)
     return None
+
+
+def _outside_this_repo(project: Project, files: list[str]) -> dict[str, str]:
+    """dvc.yaml files in DVC subrepos (a folder with its own `.dvc`) or `.dvcignore`d."""
+    found: dict[str, str] = {}
+    folders: dict[str, tuple[bool, Any]] = {}  # folder -> (is a subrepo, its .dvcignore)
+
+    def folder_facts(folder: str) -> tuple[bool, Any]:
+        if folder not in folders:
+            base = project.root / folder if folder else project.root
+            spec = None
+            ignore_file = base / ".dvcignore"
+            if ignore_file.is_file():
+                import pathspec
+
+                try:
+                    lines = ignore_file.read_text(encoding="utf-8").splitlines()
+                    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                except (OSError, UnicodeDecodeError, ValueError):
+                    spec = None
+            folders[folder] = (bool(folder) and (base / ".dvc").is_dir(), spec)
+        return folders[folder]
+
+    for dvcfile in files:
+        parts = dvcfile.split("/")
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            subrepo, spec = folder_facts(folder)
+            if subrepo:
+                found[dvcfile] = f"inside the DVC subrepo '{folder}'"
+                break
+            if spec is not None and spec.match_file("/".join(parts[depth:])):
+                where = f"{folder}/.dvcignore" if folder else ".dvcignore"
+                found[dvcfile] = f"ignored by {where}"
+                break
+    return found
 
 
 def _git_ignored(project: Project, files: list[str]) -> set[str]:

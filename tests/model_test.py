@@ -481,10 +481,16 @@ def test_dvc_yaml_files_dvc_never_loads_are_left_out(tmp_path: Path) -> None:
             "made/dvc.yaml": "stages:\n  hidden: {cmd: x}\n",
             "scratch/dvc.yaml": "stages:\n  ignored: {cmd: x}\n",
             "z/dvc.yaml": "stages:\n  seen: {cmd: x}\n",
+            "z/.dvcignore": "drafts/\n",
+            "z/drafts/dvc.yaml": "stages:\n  draft: {cmd: x}\n",
+            "inner/dvc.yaml": "stages:\n  own: {cmd: x}\n",
         },
     )
     git_init(root)
     subprocess.run([str(VENV_BIN / "dvc"), "init", "-q"], cwd=root, check=True)
+    subprocess.run(
+        [str(VENV_BIN / "dvc"), "init", "-q", "--subdir"], cwd=root / "inner", check=True
+    )
     listed = subprocess.run(
         [str(VENV_BIN / "dvc"), "stage", "list", "--all", "--fail", "--name-only"],
         cwd=root,
@@ -494,7 +500,12 @@ def test_dvc_yaml_files_dvc_never_loads_are_left_out(tmp_path: Path) -> None:
     ).stdout.split()
     pipeline = build_pipeline(Project(root))
     assert list(pipeline.stages) == listed == ["a", "z/dvc.yaml:seen"]
-    assert pipeline.ignored == {"made/dvc.yaml": "a", "scratch/dvc.yaml": "ignored by git"}
+    assert pipeline.ignored == {
+        "made/dvc.yaml": "a",
+        "scratch/dvc.yaml": "ignored by git",
+        "z/drafts/dvc.yaml": "ignored by z/.dvcignore",
+        "inner/dvc.yaml": "inside the DVC subrepo 'inner'",
+    }
 
 
 _WORDS = st.sampled_from(
