@@ -413,6 +413,12 @@ def _onboard(
     plan = plan_changes(
         remote, tracked, local, root=project.root, force=force, secret_for=secret_for
     )
+    if any(change.secret for change in plan.changes):
+        # A secret must never land in a file git would commit.
+        from .hooks.check_dvc_config import config_local_in_git
+
+        for finding in config_local_in_git(project, "", tracked):
+            plan.problems.append(f"credentials not written: {finding.message}")
     for text in plan.in_place:
         progress.line("ok", text)
     for text in plan.conflicts + plan.problems:

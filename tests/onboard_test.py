@@ -312,3 +312,29 @@ def test_secret_typed_at_a_hidden_prompt(
     assert s3.secret_key not in result.output
     assert s3.secret_key in (root / ".dvc/config.local").read_text()
     assert s3.secret_key not in (root / ".dvc/config").read_text()
+
+
+@pytest.mark.slow
+def test_credentials_are_never_written_where_git_would_commit_them(tmp_path: Path) -> None:
+    root = dvc_repo(tmp_path / "clone", {".dvc/.gitignore": "/tmp\n/cache\n"})
+    env = clean_env(tmp_path, TEAM_SECRET="do-not-commit-me")
+    done = onboard(
+        root,
+        env,
+        "--yes",
+        "--name",
+        "web",
+        "--url",
+        "https://dvc.example.com/store",
+        "--credential",
+        "password=TEAM_SECRET",
+    )
+    assert done.returncode == 1
+    assert (
+        "[FAILED]  credentials not written: git does not ignore .dvc/config.local: add the "
+        "line `/config.local` to .dvc/.gitignore"
+    ) in done.stdout.splitlines()
+    assert "Nothing was written" in done.stdout
+    assert not (root / ".dvc/config.local").exists()
+    assert "web" not in (root / ".dvc/config").read_text()
+    assert "do-not-commit-me" not in done.stdout + done.stderr
