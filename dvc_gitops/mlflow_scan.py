@@ -93,7 +93,6 @@ class StageScan:
     tracking_uris: list[Claim] = field(default_factory=list)
     registered_models: list[str] = field(default_factory=list)
     uses_helper: bool = False
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
 
     @property
     def uses_mlflow(self) -> bool:
@@ -122,7 +121,6 @@ def scan_source(
     path: str,
     cwd: str = ".",
     read_params: ParamsReader | None = None,
-    line_offset: int = 0,
 ) -> ScriptScan:
     """Scan Python source `text` (file `path`, run from repo-relative `cwd`)."""
     found = ScriptScan(path)
@@ -131,7 +129,7 @@ def scan_source(
     except (SyntaxError, ValueError) as exc:
         found.error = f"not valid Python ({getattr(exc, 'msg', exc)})"
         return found
-    _Visitor(found, tree, cwd, read_params or (lambda _p: None), line_offset).visit(tree)
+    _Visitor(found, tree, cwd, read_params or (lambda _p: None)).visit(tree)
     return found
 
 
@@ -173,19 +171,15 @@ class _Visitor(ast.NodeVisitor):
         tree: ast.Module,
         cwd: str,
         read_params: ParamsReader,
-        line_offset: int,
     ) -> None:
         self.found = found
         self.cwd = cwd
         self.read_params = read_params
-        self.line_offset = line_offset
         self.aliases: dict[str, str] = {}  # local name -> qualified name
         self.bindings = _single_bindings(tree)
 
     def mark(self, node: ast.AST) -> Mark:
-        return Mark(
-            getattr(node, "lineno", 1) + self.line_offset, getattr(node, "col_offset", 0) + 1
-        )
+        return Mark(getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1)
 
     # imports ---------------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> None:
@@ -473,8 +467,6 @@ class StageScanner:
             seen.add(path)
             scan = self._scan_file(path, stage.wdir)
             result.files.append(path)
-            if scan.error:
-                result.errors.append((path, scan.error))
             result.uses.extend(scan.uses)
             result.experiments.extend(scan.experiments)
             result.tracking_uris.extend(scan.tracking_uris)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import click
@@ -133,6 +134,7 @@ SERVER_REFUSED = Rule(
     "MLFLOW_TRACKING_TOKEN) to working credentials.",
 )
 
+ONLINE_WORKERS = 8
 HELPER_HINT = "or let `dvc_gitops.mlflow.start_run()` take it from the map"
 
 
@@ -308,16 +310,25 @@ def _online(emap: ExperimentMap, settings: dict[str, Any]) -> Iterator[Finding]:
         return
     where = emap.mark_of(("tracking_uri",)) if not env_uri and emap.tracking_uri else Mark(1, 1)
     client = MlflowRest(uri, timeout=settings["timeout"])
-    checked: set[str] = set()
+    first: dict[str, MappedStage] = {}  # each experiment once, at its first entry
     for entry in emap.stages:
-        if entry.experiment in checked:
-            continue
-        checked.add(entry.experiment)
+        first.setdefault(entry.experiment, entry)
+
+    def ask(entry: MappedStage) -> list[Finding] | MlflowError:
         try:
-            yield from _experiment_findings(emap, entry, client)
+            return list(_experiment_findings(emap, entry, client))
         except MlflowError as exc:
-            yield _server_problem(emap.path, where, exc, settings["offline_ok"])
+            return exc
+
+    # A few requests in flight at once: a 20-stage map costs a few round trips, not 40,
+    # and an unreachable server costs one timeout, not one per experiment.
+    with ThreadPoolExecutor(max_workers=min(ONLINE_WORKERS, len(first))) as pool:
+        answers = list(pool.map(ask, first.values()))
+    for answer in answers:
+        if isinstance(answer, MlflowError):
+            yield _server_problem(emap.path, where, answer, settings["offline_ok"])
             return
+        yield from answer
 
 
 def _experiment_findings(
