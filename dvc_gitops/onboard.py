@@ -461,6 +461,17 @@ def _onboard(
             )
             failed = True
     failed |= not _install_hooks(project, progress, dry_run=dry_run, timeout=timeout)
+    leaked = tracked.remotes.get(remote.name)
+    secret_keys = credential_keys(remote_type(remote.url))
+    in_tracked = sorted(k for k in (leaked.options if leaked else {}) if k in secret_keys)
+    if in_tracked:
+        progress.line(
+            "fail",
+            f"{', '.join(in_tracked)} of remote '{remote.name}' sit in the tracked "
+            f"{tracked.path}: `dvc-gitops check --select DG701` prints the commands that move "
+            "them; then rotate them",
+        )
+        failed = True
     return 1 if failed else 0
 
 

@@ -338,3 +338,30 @@ def test_credentials_are_never_written_where_git_would_commit_them(tmp_path: Pat
     assert not (root / ".dvc/config.local").exists()
     assert "web" not in (root / ".dvc/config").read_text()
     assert "do-not-commit-me" not in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_a_secret_already_in_the_tracked_config_is_reported(tmp_path: Path) -> None:
+    root = dvc_repo(
+        tmp_path / "clone",
+        {
+            ".dvc/config": "[core]\n    remote = web\n['remote \"web\"']\n"
+            "    url = https://dvc.example.com/store\n    password = leaked-in-git\n",
+        },
+    )
+    done = onboard(
+        root,
+        clean_env(tmp_path),
+        "--yes",
+        "--no-check",
+        "--name",
+        "web",
+        "--url",
+        "https://dvc.example.com/store",
+    )
+    assert done.returncode == 1
+    assert (
+        "[FAILED]  password of remote 'web' sit in the tracked .dvc/config: `dvc-gitops check "
+        "--select DG701` prints the commands that move them; then rotate them"
+    ) in done.stdout.splitlines()
+    assert "leaked-in-git" not in done.stdout + done.stderr
