@@ -43,7 +43,11 @@ SOURCE_SUFFIXES = frozenset(
 )
 
 # Words that only change how the next command runs: `time python x.py`.
-_PREFIX_COMMANDS = frozenset({"time", "nohup", "exec", "command", "builtin", "sudo", "xvfb-run"})
+_PREFIX_COMMANDS = frozenset(
+    {"time", "nohup", "exec", "command", "builtin", "sudo", "xvfb-run"}
+    # shell keywords that open a command: `if python check.py; then python run.py; fi`
+    | {"if", "then", "else", "elif", "while", "until", "do", "!", "{"}
+)
 # Prefix commands with options, and the options of theirs that take a value.
 _PREFIX_WITH_OPTIONS: dict[str, frozenset[str]] = {
     "env": frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}),
@@ -135,6 +139,8 @@ class Script:
     token: str  # the word in the command that named it
     # Python only: where its imports resolve (sys.path without site-packages), repo-relative
     search_path: tuple[str, ...] = field(default=(), compare=False)
+    # The folder the command was in when it ran the script (None: unknown)
+    cwd: str | None = field(default=None, compare=False)
 
 
 def scripts_in(cmd: str, wdir: str, project: Project) -> list[Script]:
@@ -153,6 +159,55 @@ def scripts_in(cmd: str, wdir: str, project: Project) -> list[Script]:
     for script in reader.found:
         seen.setdefault(script.path, script)
     return list(seen.values())
+
+
+# A shell script larger than this is not read for the scripts it runs.
+MAX_SHELL_SCRIPT_BYTES = 1024 * 1024
+_SHELL_SHEBANG = re.compile(rb"#![^\n]*\b(ba|z|da|k)?sh\b")
+
+
+def scripts_run_by(script: Script, project: Project) -> list[Script]:
+    """The repository files a shell script runs (and the shell scripts it runs, in turn).
+
+    A shell script is a command file: it is read like a stage's `cmd`, from the folder the
+    stage ran it in. Lines the reader cannot split are skipped. The script is not listed.
+    """
+    found: dict[str, Script] = {}
+    queue, seen = [script], {script.path}
+    while queue:
+        current = queue.pop(0)
+        for inner in _shell_script_runs(current, project):
+            if inner.path not in seen:
+                seen.add(inner.path)
+                found[inner.path] = inner
+                queue.append(inner)
+    return list(found.values())
+
+
+def _shell_script_runs(script: Script, project: Project) -> list[Script]:
+    if script.kind not in ("shell", "executable") or script.cwd is None:
+        return []
+    try:
+        with open(project.root / script.path, "rb") as handle:
+            raw = handle.read(MAX_SHELL_SCRIPT_BYTES + 1)
+    except OSError:
+        return []
+    if len(raw) > MAX_SHELL_SCRIPT_BYTES or b"\0" in raw:
+        return []
+    if script.kind == "executable" and not _SHELL_SHEBANG.match(raw):
+        return []  # a binary, or a program in another language
+    text = raw.decode("utf-8", errors="replace")
+    reader = _Reader(project, script.cwd, depth=1)
+    try:
+        reader.read(_split(text))
+    except ValueError:  # a construct shlex cannot split: read it line by line
+        reader = _Reader(project, script.cwd, depth=1)
+        for line in text.splitlines():
+            try:
+                reader.read(_split(line))
+            except ValueError:
+                continue
+    return reader.found
 
 
 def is_parsable(cmd: str) -> bool:
@@ -321,7 +376,7 @@ class _Reader:
         path = self._resolve(word)
         if path is None or not self._is_source_file(path):
             return False
-        self.found.append(Script(path, kind, token or word))
+        self.found.append(Script(path, kind, token or word, cwd=self.cwd))
         return True
 
     def _is_source_file(self, path: str) -> bool:
@@ -411,7 +466,8 @@ class _Reader:
             for path in (package + "/__main__.py", package + ".py"):
                 if self._is_source_file(path):
                     found = package if path.endswith("__main__.py") else path
-                    self.found.append(Script(found, "module", module, search_path))
+                    script = Script(found, "module", module, search_path, self.cwd)
+                    self.found.append(script)
                     return
 
     def _r(self, args: list[str]) -> None:

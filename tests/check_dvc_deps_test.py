@@ -727,3 +727,19 @@ def test_any_command_text_is_read_without_error(cmd: str) -> None:
 
 
 PROPERTY_PROJECT = Project(Path(__file__).resolve().parent)
+
+
+# --- DG204: scripts a stage's shell script runs --------------------------------------------
+
+
+def test_scripts_run_by_a_shell_script(make_repo: Callable[..., Path]) -> None:
+    extra = {"run.sh": "cd src\npython train.py\npython prepare.py\n"}
+    text = "stages:\n  t:\n    cmd: bash run.sh\n    deps: [run.sh, src/prepare.py]\n"
+    [(line, _, code, message)] = findings_of(make_repo, text, extra)
+    assert (line, code) == (3, "DG204")
+    assert message == (
+        "stage 't' runs src/train.py (through run.sh) but its deps do not cover it: DVC will "
+        'not re-run the stage when it changes; add "- src/train.py" to its deps'
+    )
+    covered = "stages:\n  t:\n    cmd: bash run.sh\n    deps: [run.sh, src]\n"
+    assert findings_of(make_repo, covered, extra) == []

@@ -14,6 +14,7 @@ from dvc_gitops.cmd_scripts import (
     local_imports,
     relative_to,
     scripts_in,
+    scripts_run_by,
 )
 from dvc_gitops.project import Project
 
@@ -272,3 +273,55 @@ def test_relative_to_is_relpath_without_the_file_system(
     path: str, folder: str, expected: str
 ) -> None:
     assert relative_to(path, folder) == expected == posixpath.relpath(path, folder)
+
+
+# --- scripts a shell script runs ---------------------------------------------------------
+
+SHELL = {
+    "run.sh": (
+        "#!/usr/bin/env bash\nset -euo pipefail\n"
+        'echo "training on $1"\n'
+        "if [ -f data.csv ]; then\n  python src/train.py --data data.csv\nfi\n"
+        'for split in train test; do\n  python src/eval.py "$split"\ndone\n'
+        "bash steps/more.sh\n"
+        "cat <<EOF > notes.txt\nit's done\nEOF\n"
+    ),
+    "steps/more.sh": "cd steps && Rscript report.R\nbash ../run.sh  # a cycle\n",
+    "steps/report.R": "",
+    "src/train.py": "",
+    "src/eval.py": "",
+    "tool": "#!/bin/sh\npython src/train.py\n",
+    "binary": "\x7fELF\x00\x00",
+    "pytool": "#!/usr/bin/env python\nprint(1)\n",
+}
+
+
+@pytest.fixture(scope="module")
+def shell_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    root = tmp_path_factory.mktemp("shell")
+    write_tree(root, SHELL)
+    return Project(root)
+
+
+def run_by(cmd: str, project: Project) -> list[tuple[str, str]]:
+    [script] = scripts_in(cmd, ".", project)
+    return [(s.path, s.kind) for s in scripts_run_by(script, project)]
+
+
+def test_a_shell_script_is_read_like_a_command(shell_project: Project) -> None:
+    assert run_by("bash run.sh", shell_project) == [
+        ("src/train.py", "python"),
+        ("src/eval.py", "python"),
+        ("steps/more.sh", "shell"),
+        ("steps/report.R", "r"),  # cd inside more.sh, followed
+    ]
+
+
+def test_executables_are_read_when_their_shebang_is_a_shell(shell_project: Project) -> None:
+    assert run_by("./tool", shell_project) == [("src/train.py", "python")]
+    assert run_by("./binary", shell_project) == []
+    assert run_by("./pytool", shell_project) == []
+
+
+def test_python_scripts_run_nothing(shell_project: Project) -> None:
+    assert run_by("python src/train.py", shell_project) == []

@@ -21,7 +21,14 @@ import click
 import yaml
 
 from .. import suppressions
-from ..cmd_scripts import Script, is_parsable, local_imports, relative_to, scripts_in
+from ..cmd_scripts import (
+    Script,
+    is_parsable,
+    local_imports,
+    relative_to,
+    scripts_in,
+    scripts_run_by,
+)
 from ..findings import Finding, Rule
 from ..project import FileProblem, Project
 from ..runner import Check, CheckContext, hook_main
@@ -70,6 +77,18 @@ IMPORT_NOT_IN_DEPS = Rule(
     '(`ignore = ["DG203"]`) if your stages deliberately do not re-run on library changes.',
 )
 
+NESTED_SCRIPT_NOT_IN_DEPS = Rule(
+    "DG204",
+    "nested-script-not-in-deps",
+    "warning",
+    "A script that a stage's shell script runs is not covered by the stage's `deps`.",
+    why="A stage whose `cmd` is `bash run.sh` depends on everything run.sh runs: when "
+    "`src/train.py`, called from run.sh, changes, DVC still sees only the deps it was "
+    "given, and never re-runs the stage.",
+    fix="Add the scripts (or their folder) to the stage's `deps`, as the message says; "
+    "`check-dvc-deps --fix` adds them.",
+)
+
 # An import finding names this many files; beyond, it counts them.
 _LISTED_IMPORTS = 3
 # Keys of a stage whose block lists show how the file indents lists.
@@ -88,7 +107,8 @@ class _Missing:
     dep: str  # as it goes in the YAML: relative to the stage's wdir
     script: Script
     mark: Mark  # the cmd (or cmd list item) that runs it
-    via: str | None = None  # for an import: the script that (transitively) imports it
+    via: str | None = None  # the script that runs or imports it, when not the cmd itself
+    rule: Rule = SCRIPT_NOT_IN_DEPS
     stages: list[str] = field(default_factory=list)
 
 
@@ -119,19 +139,20 @@ def check(context: CheckContext) -> Iterator[Finding]:
 
     # Each finding with the (file, template, dep) lines that would fix it.
     found: list[tuple[Finding, list[tuple[str, JsonPath, str]], bool]] = []
-    imports: dict[tuple[str, JsonPath, Mark, str, tuple[str, ...], bool], list[str]] = {}
+    grouped: dict[tuple[Rule, str, JsonPath, Mark, str, tuple[str, ...], bool], list[str]] = {}
     for dvcfile, template, item, fixable in reports:
         if item.via is None:
-            finding = SCRIPT_NOT_IN_DEPS.at(dvcfile, item.mark, _message(template, item, fixable))
+            finding = item.rule.at(dvcfile, item.mark, _message(template, item, fixable))
             found.append((finding, [(dvcfile, template, item.dep)], fixable))
-        else:  # one finding per importing script, listing what it reaches
-            key = (dvcfile, template, item.mark, item.via, tuple(item.stages), fixable)
-            imports.setdefault(key, []).append(item.dep)
-    for (dvcfile, template, mark, via, names, fixable), deps in imports.items():
-        finding = IMPORT_NOT_IN_DEPS.at(
-            dvcfile, mark, _import_message(template, via, list(names), deps, fixable)
+        else:  # one finding per script that runs or imports them, listing what it reaches
+            key = (item.rule, dvcfile, template, item.mark, item.via, tuple(item.stages), fixable)
+            grouped.setdefault(key, []).append(item.dep)
+    for (rule, dvcfile, template, mark, via, names, fixable), deps in grouped.items():
+        verb = "imports" if rule is IMPORT_NOT_IN_DEPS else "runs"
+        message = _reached_message(template, verb, via, list(names), deps, fixable)
+        found.append(
+            (rule.at(dvcfile, mark, message), [(dvcfile, template, d) for d in deps], fixable)
         )
-        found.append((finding, [(dvcfile, template, d) for d in deps], fixable))
     if not context.fix:
         yield from (finding for finding, _, _ in found)
         return
@@ -184,17 +205,25 @@ def _missing(
         outs = [o.path for o in stage.outs]
         for n, cmd in enumerate(stage.cmds):
             mark = _cmd_mark(doc, template, n, stage)
-            scripts = scripts_in(cmd, stage.wdir, project)
-            wanted = [(s, None) for s in scripts] + [
-                (Script(module, "import", module), script.path)
-                for script in scripts
-                for module in local_imports(script, project)
+            direct = scripts_in(cmd, stage.wdir, project)
+            wanted: list[tuple[Script, str | None, Rule]] = [
+                (s, None, SCRIPT_NOT_IN_DEPS) for s in direct
             ]
-            for script, via in wanted:
+            for script in direct:
+                wanted += [
+                    (inner, script.path, NESTED_SCRIPT_NOT_IN_DEPS)
+                    for inner in scripts_run_by(script, project)
+                ]
+            for script, _, _ in list(wanted):
+                wanted += [
+                    (Script(module, "import", module), script.path, IMPORT_NOT_IN_DEPS)
+                    for module in local_imports(script, project)
+                ]
+            for script, via, rule in wanted:
                 if _covered(script, deps) or _under(script.path, outs):
                     continue
                 dep = relative_to(script.path, stage.wdir)
-                item = found.setdefault(dep, _Missing(dep, script, mark, via))
+                item = found.setdefault(dep, _Missing(dep, script, mark, via, rule))
                 if stage.name not in item.stages:
                     item.stages.append(stage.name)
     return list(found.values())
@@ -228,17 +257,19 @@ def _message(template: JsonPath, item: _Missing, fixable: bool) -> str:
     )
 
 
-def _import_message(
-    template: JsonPath, via: str, stages: list[str], deps: list[str], fixable: bool
+def _reached_message(
+    template: JsonPath, verb: str, via: str, stages: list[str], deps: list[str], fixable: bool
 ) -> str:
-    who, their, where = _who(template, stages, fixable, "imports")
+    """What a stage imports or runs through one of its scripts, and the deps to add."""
+    who, their, where = _who(template, stages, fixable, verb)
     them = "it" if len(deps) == 1 else "them"
     if len(deps) <= _LISTED_IMPORTS:
         files = ", ".join(deps)
         add = ", ".join(f'"- {d}"' for d in deps)
     else:
         shown = ", ".join(deps[:_LISTED_IMPORTS])
-        files = f"{len(deps)} local modules ({shown}, ...)"
+        what = "local modules" if verb == "imports" else "scripts"
+        files = f"{len(deps)} {what} ({shown}, ...)"
         folder = posixpath.commonpath(deps)
         add = "each of them (--fix does)"
         if folder not in ("", ".") and not folder.startswith(".."):
