@@ -20,6 +20,8 @@ try:
 except AttributeError:  # PyYAML built without libyaml: slower, same result
     _Loader = yaml.SafeLoader
 
+_TOO_DEEP = "the document nests too deeply to read (hundreds of levels): flatten it"
+
 # A document may expand aliases to at most this many nodes: "billion laughs" stops here.
 MAX_EXPANDED_NODES = 1_000_000
 
@@ -119,14 +121,24 @@ def load(text: str, path: str) -> YamlDoc:
     except yaml.composer.ComposerError as exc:
         if "more than one document" in str(exc) or "expected a single document" in str(exc):
             raise YamlProblem(
-                _problem_mark(exc), "more than one YAML document in the file (a second ---)"
+                _problem_mark(exc),
+                "more than one YAML document in the file: DVC reads one; merge them "
+                "or delete the second `---` and what follows",
             ) from None
         raise YamlProblem(_problem_mark(exc, text), _problem_text(exc)) from None
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):  # libyaml stops at 1,000 levels
+            raise YamlProblem(
+                _problem_mark(exc),
+                _TOO_DEEP,
+                "too-large",
+            ) from None
         raise YamlProblem(_problem_mark(exc, text), _problem_text(exc)) from None
     except RecursionError:
         raise YamlProblem(
-            Mark(1, 1), "the document is nested too deeply to read", "too-large"
+            Mark(1, 1),
+            _TOO_DEEP,
+            "too-large",
         ) from None
     if "\t" in text:
         _refuse_tabs_like_ruamel(text)
@@ -139,7 +151,9 @@ def load(text: str, path: str) -> YamlDoc:
             doc.data = builder.build(root)
         except RecursionError:
             raise YamlProblem(
-                _mark(root), "the document is nested too deeply to read", "too-large"
+                _mark(root),
+                _TOO_DEEP,
+                "too-large",
             ) from None
     return doc
 
@@ -162,7 +176,7 @@ def _refuse_tabs_like_ruamel(text: str) -> None:
         where = Mark(mark.line + 1, mark.column + 1) if mark is not None else Mark(1, 1)
         problem = " ".join(str(exc.problem or exc).split()).replace("character '\\t'", "a tab")
         raise YamlProblem(
-            where, f"invalid YAML: {problem} (DVC's YAML reader refuses tabs here)"
+            where, f"invalid YAML: {problem}: DVC's YAML reader refuses a tab here, use spaces"
         ) from None
 
 
@@ -231,11 +245,27 @@ def _unclosed_flow(text: str) -> Mark | None:
     return stack[0] if stack else None
 
 
+# What usually causes libyaml's complaint, and what to do: (words in it, the hint).
+_HINTS = (
+    ("expected ',' or ']'", "close the `[` with `]`"),
+    ("expected ',' or '}'", "close the `{` with `}`"),
+    ("could not find expected ':'", "a key needs `: ` after it, a list item `- ` with a space"),
+    ("did not find expected key", "check this line's indentation against the lines above"),
+    ("expected <block end>", "check this line's indentation against the lines above"),
+    ("did not find expected '-' indicator", "check this line's indentation"),
+    ("mapping values are not allowed", 'quote a value that holds `: ` (`cmd: "a: b"`)'),
+    ("undefined alias", "define the anchor (`&name`) before its first `*name`"),
+    ("while scanning a quoted scalar", "close the quote"),
+    ("cannot start any token", "quote the value"),
+)
+
+
 def _problem_text(exc: yaml.YAMLError) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
-    text = f"{problem} ({context})" if context else str(problem)
-    return "invalid YAML: " + " ".join(text.split())
+    text = " ".join((f"{problem} ({context})" if context else str(problem)).split())
+    hint = next((h for words, h in _HINTS if words in text), None)
+    return f"invalid YAML: {text}" + (f": {hint}" if hint else "")
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -374,7 +404,7 @@ class _Builder:
                     raise YamlProblem(
                         _mark(node),
                         f"the document expands to more than {MAX_EXPANDED_NODES:,} nodes "
-                        "through aliases (a YAML bomb?)",
+                        "through aliases (a YAML bomb?): write the values out",
                         "too-large",
                     )
                 self.sizes[id(node)] = total

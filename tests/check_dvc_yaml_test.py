@@ -165,7 +165,7 @@ def test_every_invalid_document_gets_an_error_finding(data: dict[str, Any]) -> N
         (b"stages: [\n", r"dvc\.yaml:1:9: DG101 "),
         (b"a: &a [x, x]\nb: *zzz\n", r"dvc\.yaml:2:4: DG101 .*undefined alias"),
         (b"stages:\n  a:\n    cmd: x\n    cmd: y\n", r"dvc\.yaml:4:5: DG102 "),
-        (b"{" * 2000 + b"}" * 2000, r"dvc\.yaml:1:\d+: DG101 .*nesting depth"),
+        (b"{" * 2000 + b"}" * 2000, r"dvc\.yaml:1:\d+: DG106 .*nests too deeply"),
         (b"stages:\n" + b"  " * 1500 + b"x: 1\n", r"dvc\.yaml:\d+:\d+: DG1\d\d "),
     ],
     ids=[
