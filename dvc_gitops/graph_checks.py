@@ -114,13 +114,41 @@ def check(context: CheckContext) -> Iterator[Finding]:
     """Graph findings for the whole pipeline of the project."""
     project = context.project
     pipeline = project.pipeline
-    yield from _output_findings(pipeline)
-    yield from _dvc_yaml_inside_output(project, pipeline)
-    yield from _self_deps(pipeline)
-    yield from _cycles(pipeline)
-    yield from _missing_deps(project, pipeline)
-    yield from _git_tracked_outputs(project, pipeline)
-    yield from _stage_order(pipeline)
+    yield from _once_per_entry(
+        [
+            *_output_findings(pipeline),
+            *_dvc_yaml_inside_output(project, pipeline),
+            *_self_deps(pipeline),
+            *_cycles(pipeline),
+            *_missing_deps(project, pipeline),
+            *_git_tracked_outputs(project, pipeline),
+            *_stage_order(pipeline),
+        ]
+    )
+
+
+def _once_per_entry(found: list[Finding]) -> Iterator[Finding]:
+    """One finding per code at each YAML entry: foreach/matrix members share theirs."""
+    groups: dict[tuple[str, int, int, str], list[Finding]] = {}
+    for finding in found:
+        key = (finding.path, finding.line, finding.column, finding.code)
+        groups.setdefault(key, []).append(finding)
+    for same in groups.values():
+        first = same[0]
+        if len(same) == 1:
+            yield first
+            continue
+        more = f" (and {len(same) - 1} more from the same entry)"
+        what, sep, advice = first.message.partition("; ")
+        yield Finding(
+            first.path,
+            first.line,
+            first.column,
+            first.code,
+            first.rule,
+            first.severity,
+            what + more + sep + advice,
+        )
 
 
 def _where(out: Ref) -> str:
