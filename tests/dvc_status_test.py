@@ -315,6 +315,20 @@ def test_tracked_data_changed_since_dvc_add(repo: Path, run: Run) -> None:
     ]
 
 
+def test_import_behind_its_source(repo: Path, tmp_path: Path, run: Run) -> None:
+    consumer = git_init(write_tree(tmp_path / "consumer", {"README.md": "x\n"}))
+    dvc(consumer, "init", "-q")
+    dvc(consumer, "import", "-q", str(repo), "data/raw.csv", "-o", "raw.csv")
+    (repo / "data/raw.csv").write_text("x,y\n5,6\n")
+    git(repo, "commit", "-q", "-am", "new data")
+    os.chdir(consumer)
+    _, lines, _ = run()
+    assert lines == [
+        f"raw.csv.dvc:3:1: DG403 the import in raw.csv.dvc is behind its source "
+        f"(data/raw.csv ({repo}): update available): run `dvc update raw.csv.dvc` and commit it"
+    ]
+
+
 # -- warn, fail, config, formats -------------------------------------------------------------
 
 

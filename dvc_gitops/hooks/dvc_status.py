@@ -74,11 +74,13 @@ STALE_DATA = Rule(
     "DG403",
     "stale-tracked-data",
     "warning",
-    "Data tracked by a `.dvc` file changed since `dvc add` recorded it.",
+    "Data tracked by a `.dvc` file changed since `dvc add` recorded it, or the source of "
+    "a `dvc import` has moved on.",
     why="The `.dvc` file in git still points at the old content: a clone gets the old data, "
     "and stages that depend on it do not know it changed.",
     fix="Run `dvc add` on the path again (or `dvc commit FILE.dvc`) and commit the `.dvc` "
-    "file; or `dvc checkout FILE.dvc` to restore the recorded version.",
+    "file; or `dvc checkout FILE.dvc` to restore the recorded version. For an import, "
+    "`dvc update FILE.dvc` fetches the new version.",
 )
 
 
@@ -674,6 +676,15 @@ def _explain_unmodelled(
                 mark,
                 f"data tracked by {address} is missing from the workspace "
                 f"({_outs_phrase(changes)}): run `dvc {fetch} {address}`",
+            )
+            return
+        if changes.deps:  # an import: its dep is the source ("data.csv (repo url)")
+            sources = ", ".join(f"{path}: {state}" for path, state in changes.deps.items())
+            yield STALE_DATA.at(
+                address,
+                _mark_in(project, address, ("deps",)),
+                f"the import in {address} is behind its source ({sources}): run "
+                f"`dvc update {address}` and commit it",
             )
             return
         yield STALE_DATA.at(
