@@ -23,7 +23,8 @@ from dvc_gitops.project_python import project_interpreter
 from dvc_gitops.remote_plugins import plugin_needs
 from dvc_gitops.runner import CheckContext
 
-CORPUS = Path("/work/shared/corpus")
+# The shared corpus of real dvc.yaml files, as tests/corpus_test.py finds it.
+CORPUS = Path(os.environ.get("DVC_GITOPS_CORPUS", REPO.parent / "shared" / "corpus"))
 DVC_YAML = "stages:\n  train:\n    cmd: python train.py\n"
 
 # -- reading every format -------------------------------------------------------------
@@ -390,6 +391,15 @@ RULE_CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "sub/uv.lock": "[[package]]\nname = 'dvc'\nversion = '3.0.0'\n",
         },
         ["sub/uv.lock:3:12 DG504"],
+    ),
+    "uv.lock and a compiled requirements.txt disagree": (
+        {
+            "pyproject.toml": "[project]\ndependencies = ['dvc>=3.60']\n",
+            "uv.lock": "[[package]]\nname = 'dvc'\nversion = '3.67.1'\n",
+            "requirements.in": "dvc>=3.60\n",
+            "requirements.txt": "dvc==3.66.0 \\\n    --hash=sha256:00\n",
+        },
+        ["uv.lock:3:12 DG504"],
     ),
     "pip-compiled txt governs the .in": (
         {"requirements.in": "dvc>=3.60\n", "requirements.txt": "dvc==3.67.1\n"},
@@ -822,3 +832,49 @@ def test_under_pre_commit_the_project_venv_is_compared(
     ) in out
     assert passed == 0, clean
     assert "Passed" in clean
+
+
+@pytest.mark.slow
+def test_real_uv_lock_and_hashed_compile(make_repo: Callable[..., Path], tmp_path: Path) -> None:
+    """Files written by the real uv: its lock and `uv pip compile --generate-hashes`."""
+    root = make_repo(
+        {
+            "pyproject.toml": "[project]\nname = 'demo'\nversion = '1.0'\n"
+            "requires-python = '>=3.10'\ndependencies = ['dvc[s3]>=3.60']\n",
+            "requirements.in": "dvc[s3]>=3.60\n",
+            ".dvc/config": "['remote \"s\"']\n    url = s3://bucket/x\n",
+        }
+    )
+    env = {**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    for args in (
+        ["lock", "--python", sys.executable, "-q"],
+        [
+            "pip",
+            "compile",
+            "-q",
+            "--generate-hashes",
+            "--python-version",
+            "3.11",
+            "requirements.in",
+            "-o",
+            "requirements.txt",
+        ],
+    ):
+        done = subprocess.run(
+            [str(VENV_BIN / "uv"), *args], cwd=root, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0 and "network" in done.stderr.lower():
+            pytest.skip(f"uv cannot reach the package index: {done.stderr[-200:]}")
+        assert done.returncode == 0, done.stderr
+    pins = {(p.path, p.package): p for p in find_pins(Project(root))}
+    locked = pins[("uv.lock", "dvc")]
+    compiled = pins[("requirements.txt", "dvc")]
+    assert locked.kind == "lock" and locked.version == compiled.version
+    assert compiled.edit is None and "--hash" in compiled.no_edit
+    assert pins[("uv.lock", "dvc-s3")].version == pins[("requirements.txt", "dvc-s3")].version
+    assert run_check(root) == []
+    # A lock left behind by a tighter pin is caught at its version line.
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(">=3.60", ">=99"))
+    line = locked.mark.line
+    assert run_check(root) == [f"uv.lock:{line}:12 DG504"]

@@ -275,12 +275,18 @@ class _Run:
                 )
 
     def locks(self) -> Iterator[Finding]:
+        reported: set[int] = set()  # lock entries already reported
         for manifest, lock_files in self.decl.locks.items():
             for lock in lock_files:
-                yield from self.lock_against(manifest, lock)
-        governed = {lock for locks in self.decl.locks.values() for lock in locks}
+                for finding, entry in self.lock_against(manifest, lock):
+                    if entry is None or id(entry) not in reported:
+                        yield finding
+                    if entry is not None:
+                        reported.add(id(entry))
+        # Every lock also answers to the project's pin: a uv.lock and a pip-compiled
+        # requirements.txt locking different versions split the team just the same.
         for pin in self.pins:
-            if pin.kind != "lock" or pin.path in governed:
+            if pin.kind != "lock" or id(pin) in reported:
                 continue
             ref = self.reference(pin.package)
             if ref is not None and ref.kind != "lock" and ref.version != pin.version:
@@ -288,31 +294,34 @@ class _Run:
                     pin.path,
                     pin.mark,
                     f"{pin.path} locks {pin.package} {pin.version} but {ref.place} pins "
-                    f"{ref.version}: {_relock(pin.path)}",
+                    f"{ref.version}: pin one version for both, then {_relock(pin.path)}",
                 )
 
-    def lock_against(self, manifest: str, lock: str) -> Iterator[Finding]:
-        for decl in [p for p in self.declared_in(manifest)]:
+    def lock_against(self, manifest: str, lock: str) -> Iterator[tuple[Finding, Pin | None]]:
+        """Findings where `lock` does not satisfy what `manifest` declares, with the entry."""
+        for decl in self.declared_in(manifest):
             entries = [p for p in self.pins if p.path == lock and p.package == decl.package]
             if not entries:
                 if lock.rsplit("/", 1)[-1] in LOCK_NAMES:
-                    yield LOCK_DISAGREES.at(
+                    finding = LOCK_DISAGREES.at(
                         lock,
                         (1, 1),
                         f"{lock} has no entry for {decl.package}, declared at {decl.place}: "
                         f"{_relock(lock)}",
                     )
+                    yield finding, None
                 continue
             for entry in entries:
                 if entry.version is None or _satisfies(entry.version, decl):
                     continue
                 wants = f"pins {decl.version}" if decl.version else f"asks for '{decl.specifier}'"
-                yield LOCK_DISAGREES.at(
+                finding = LOCK_DISAGREES.at(
                     entry.path,
                     entry.mark,
                     f"{entry.path} pins {decl.package} {entry.version} but {decl.place} {wants}: "
                     f"{_relock(lock)}",
                 )
+                yield finding, entry
 
     def declared_in(self, path: str) -> list[Pin]:
         return [p for p in self.pins if p.path == path and p.kind != "lock"]
