@@ -68,23 +68,32 @@ def dvc_install(project: Project, dvc: str | None, timeout: float) -> DvcInstall
     pins = exact_pins(project)
     if not pins:
         return DvcInstall(command, version, None, None)
-    wanted = sorted({v for v, _ in pins})
-    pinned = ", ".join(f"{v} ({place})" for v, place in pins)
-    if version in wanted:
+    places: dict[str, list[str]] = {}
+    for pinned_version, place in pins:
+        places.setdefault(pinned_version, []).append(place)
+    pinned = "; ".join(f"{v} ({', '.join(where)})" for v, where in places.items())
+    if set(places) == {version}:
         return DvcInstall(command, version, None, pinned)
+    others = "; ".join(f"{v} ({', '.join(w)})" for v, w in places.items() if v != version)
+    wanted = next(v for v in places if v != version)
     return DvcInstall(
         command,
         version,
-        f"dvc {version} is installed but the project pins {pinned}: pip install dvc=={wanted[0]}",
+        f"dvc {version} is installed but the project pins {others}: pip install dvc=={wanted}",
         pinned,
     )
 
 
 def exact_pins(project: Project) -> list[tuple[str, str]]:
-    """(version, "file:line") of every exact pin of dvc in the project's dependency files."""
+    """(version, "file:line") of every exact pin of dvc in the project's dependency files
+    (those the project's config does not exclude from check-dvc-pinned, like test data)."""
     from .hooks.check_dvc_pinned import find_pins
 
-    return [(p.version, p.place) for p in find_pins(project) if p.package == "dvc" and p.version]
+    return [
+        (p.version, p.place)
+        for p in find_pins(project)
+        if p.package == "dvc" and p.version and project.config.is_selected("DG505", p.path)
+    ]
 
 
 def hook_types(project: Project) -> tuple[list[str], str | None]:

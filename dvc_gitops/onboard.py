@@ -262,10 +262,8 @@ def _is_bool(value: str) -> bool:
 def same_url(stored: str, wanted: str, root: Path) -> bool:
     """Whether the url DVC stored is the team's: DVC rewrites a relative local path
     relative to the .dvc folder, the team writes it relative to the repository root."""
-    if stored == wanted:
-        return True
     if remote_type(stored) != "" or remote_type(wanted) != "":
-        return False
+        return stored == wanted
     here = os.path.normpath(root / ".dvc" / os.path.expanduser(stored))
     there = os.path.normpath(root / os.path.expanduser(wanted))
     return here == there

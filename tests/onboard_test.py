@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from conftest import VENV_BIN, git, git_init, write_tree
 from s3_server import S3Server, running_s3_server
 
+from dvc_gitops.dvc_config import parse
 from dvc_gitops.dvc_setup import hook_types
-from dvc_gitops.onboard import onboard_command
+from dvc_gitops.onboard import Plan, TeamRemote, onboard_command, plan_changes, same_url
 from dvc_gitops.project import Project
 
 DVC = str(VENV_BIN / "dvc")
@@ -365,3 +366,92 @@ def test_a_secret_already_in_the_tracked_config_is_reported(tmp_path: Path) -> N
         "--select DG701` prints the commands that move them; then rotate them"
     ) in done.stdout.splitlines()
     assert "leaked-in-git" not in done.stdout + done.stderr
+
+
+# -- the plan, without running DVC ------------------------------------------------------------
+
+
+def plan_for(tracked: str, local: str = "", force: bool = False, **secrets: str) -> Plan:
+    remote = TeamRemote(
+        "storage",
+        "s3://bucket/dvc",
+        options={"region": "eu-west-1"},
+        credentials={"secret_access_key": "TEAM_SECRET"},
+        config={"core.autostage": "true"},
+    )
+    return plan_changes(
+        remote,
+        parse(tracked, ".dvc/config"),
+        parse(local, ".dvc/config.local"),
+        root=Path("/repo"),
+        force=force,
+        secret_for=lambda key, env, have: secrets.get(key),
+    )
+
+
+def test_plan_for_a_fresh_clone() -> None:
+    plan = plan_for("", secret_access_key="s3cr3t")
+    assert [c.shown for c in plan.changes] == [
+        "dvc remote add storage s3://bucket/dvc",
+        "dvc remote modify storage region eu-west-1",
+        "dvc remote default storage",
+        "dvc remote modify --local storage secret_access_key ***",
+        "dvc config core.autostage true",
+    ]
+    assert plan.changes[3].args[-1] == "s3cr3t" and plan.changes[3].secret == "s3cr3t"
+    assert not plan.conflicts and not plan.problems
+
+
+ONBOARDED = (
+    "[core]\n    remote = storage\n    autostage = True\n['remote \"storage\"']\n"
+    "    url = s3://bucket/dvc\n    region = eu-west-1\n"
+)
+
+
+def test_plan_when_everything_is_in_place() -> None:
+    local = "['remote \"storage\"']\n    secret_access_key = s3cr3t\n"
+    plan = plan_for(ONBOARDED, local, secret_access_key="s3cr3t")
+    assert plan.changes == [] and plan.conflicts == [] and plan.problems == []
+    assert "setting core.autostage is true" in plan.in_place  # True == true for DVC
+    # Without the variable, what config.local holds is kept.
+    assert plan_for(ONBOARDED, local).changes == []
+
+
+def test_plan_conflicts_need_force() -> None:
+    tracked = ONBOARDED.replace("eu-west-1", "us-east-1")
+    local = "['remote \"storage\"']\n    secret_access_key = old\n"
+    plan = plan_for(tracked, local, secret_access_key="new")
+    assert plan.changes == []
+    assert plan.conflicts == [
+        "remote 'storage' region is us-east-1 in .dvc/config, the team's is eu-west-1: rerun "
+        "with --force to set it (`dvc remote modify storage region eu-west-1`)",
+        "credential 'secret_access_key' of remote 'storage' in .dvc/config.local differs from "
+        "$TEAM_SECRET: rerun with --force to replace it",
+    ]
+    forced = plan_for(tracked, local, force=True, secret_access_key="new")
+    assert [c.what for c in forced.changes] == [
+        "remote 'storage' region",
+        "credential 'secret_access_key' of remote 'storage'",
+    ]
+
+
+def test_plan_reports_a_missing_secret() -> None:
+    plan = plan_for(ONBOARDED)
+    assert plan.problems == [
+        "credential 'secret_access_key' of remote 'storage': environment variable TEAM_SECRET "
+        "is not set; export it, or run without --yes to type it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stored", "wanted", "same"),
+    [
+        ("../../store", "../store", True),  # DVC rewrites relative to .dvc/
+        ("/abs/store", "/abs/store", True),
+        ("../store", "../store", False),
+        ("s3://b/p", "s3://b/p", True),
+        ("s3://b/p", "s3://b/q", False),
+    ],
+)
+def test_same_url(stored: str, wanted: str, same: bool) -> None:
+    assert same_url(stored, wanted, Path("/work/repo")) is same
