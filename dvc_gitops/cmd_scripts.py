@@ -302,7 +302,11 @@ class _Reader:
             self._jupyter(name, args)
         elif name == "papermill":
             # the second positional is the executed copy papermill writes: an output
+            count = len(self.found)
             self._first_positional(args, "notebook", _PAPERMILL_VALUE, scan_rest=False)
+            if len(self.found) > count and self.cwd is not None:
+                # papermill's kernel runs in papermill's own folder (without --cwd)
+                self.found[-1] = replace(self.found[-1], search_path=(self.cwd,))
         else:
             suffix = posixpath.splitext(name)[1].lower()
             if suffix in SOURCE_SUFFIXES or "/" in program.replace("\\", "/"):
@@ -514,8 +518,11 @@ class _Reader:
             if arg in _NBCONVERT_VALUE:
                 i += 2
                 continue
-            if not arg.startswith("-"):
-                self._add(arg, "notebook")
+            if not arg.startswith("-") and self._add(arg, "notebook"):
+                # nbconvert starts the kernel in the notebook's folder
+                notebook = self.found[-1]
+                folder = posixpath.dirname(notebook.path) or "."
+                self.found[-1] = replace(notebook, search_path=(folder,))
             i += 1
 
 
@@ -524,7 +531,7 @@ MAX_IMPORTED_FILES = 2000
 
 
 def local_imports(script: Script, project: Project) -> list[str]:
-    """The repository's Python files a Python script or module imports, transitively.
+    """The repository's Python files a Python script, module or notebook imports, transitively.
 
     An import counts when it resolves, on the script's search path (its folder, or the
     current folder for `-m`, then PYTHONPATH), to a file of the repository: `x.py` or a
@@ -532,7 +539,7 @@ def local_imports(script: Script, project: Project) -> list[str]:
     editable install of the project's own package included) are not followed. The script
     itself is not listed.
     """
-    if script.kind not in ("python", "module") or not script.search_path:
+    if script.kind not in ("python", "module", "notebook") or not script.search_path:
         return []
     if script.kind == "module" and not script.path.endswith(".py"):
         start = script.path + "/__main__.py"
@@ -563,12 +570,19 @@ def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
 
     try:
         # Read directly: these files are not the hook's input (no suppressions in them).
-        tree = ast.parse((project.root / path).read_bytes(), filename=path)
-    except (SyntaxError, ValueError, OSError):
+        raw = (project.root / path).read_bytes()
+    except OSError:
         return []
+    sources = _notebook_cells(raw) if path.endswith(".ipynb") else [raw]
+    trees = []
+    for source in sources:  # a notebook cell that does not parse spoils only itself
+        try:
+            trees.append(ast.parse(source, filename=path))
+        except (SyntaxError, ValueError):
+            continue
     here = posixpath.dirname(path) or "."
     found: list[str] = []
-    for node in ast.walk(tree):
+    for node in (n for tree in trees for n in ast.walk(tree)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found += _resolve_module(alias.name.split("."), roots, project)
@@ -584,6 +598,28 @@ def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
             names = [a.name for a in node.names if a.name != "*"]
             found += _resolve_module(parts, bases, project, names)
     return list(dict.fromkeys(found))
+
+
+def _notebook_cells(raw: bytes) -> list[bytes]:
+    """The Python of each code cell of a notebook, IPython magics and shell lines left out."""
+    import json
+
+    try:
+        notebook = json.loads(raw)
+    except ValueError:
+        return []
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    sources: list[bytes] = []
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        text = "".join(map(str, source)) if isinstance(source, list) else str(source)
+        if text.lstrip().startswith("%%"):
+            continue  # a cell magic: not Python
+        lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        sources.append("\n".join(lines).encode("utf-8"))
+    return sources
 
 
 def _resolve_module(

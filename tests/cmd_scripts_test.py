@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import posixpath
 from pathlib import Path
 
@@ -325,3 +326,43 @@ def test_executables_are_read_when_their_shebang_is_a_shell(shell_project: Proje
 
 def test_python_scripts_run_nothing(shell_project: Project) -> None:
     assert run_by("python src/train.py", shell_project) == []
+
+
+def _notebook(*cells: str) -> str:
+    return json.dumps(
+        {
+            "cells": [{"cell_type": "code", "source": c.splitlines(keepends=True)} for c in cells]
+            + [{"cell_type": "markdown", "source": ["import not_code\n"]}],
+            "nbformat": 4,
+        }
+    )
+
+
+NOTEBOOKS = {
+    "nb/analysis.ipynb": _notebook(
+        "%matplotlib inline\nimport helpers\n!pip install x\n",
+        "def broken(:\n",  # a bad cell spoils only itself
+        "%%bash\nimport not_python\n",
+        "from plots import draw\n",
+    ),
+    "nb/helpers.py": "",
+    "nb/plots.py": "",
+    "plots.py": "",
+    "not_code.py": "",
+    "bad.ipynb": "{not json",
+}
+
+
+@pytest.fixture(scope="module")
+def notebook_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    root = tmp_path_factory.mktemp("notebooks")
+    write_tree(root, NOTEBOOKS)
+    return Project(root)
+
+
+def test_notebook_imports_follow_the_kernel_folder(notebook_project: Project) -> None:
+    # nbconvert runs the kernel in the notebook's folder; papermill in its own.
+    nbconvert = "jupyter nbconvert --execute nb/analysis.ipynb"
+    assert imports(nbconvert, notebook_project) == ["nb/helpers.py", "nb/plots.py"]
+    assert imports("papermill nb/analysis.ipynb out.ipynb", notebook_project) == ["plots.py"]
+    assert imports("jupyter execute bad.ipynb", notebook_project) == []
