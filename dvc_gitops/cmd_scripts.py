@@ -137,7 +137,7 @@ class Script:
     # python | module | r | shell | notebook | julia | executable | argument
     kind: str
     token: str  # the word in the command that named it
-    # Python only: where its imports resolve (sys.path without site-packages), repo-relative
+    # Python and notebooks: where imports resolve (sys.path without site-packages)
     search_path: tuple[str, ...] = field(default=(), compare=False)
     # The folder the command was in when it ran the script (None: unknown)
     cwd: str | None = field(default=None, compare=False)
