@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, VENV_BIN, git_init, write_tree
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from packaging.requirements import InvalidRequirement, Requirement
 
-from dvc_gitops.dependency_files import dependency_files, read_declarations
+from dvc_gitops.dependency_files import dependency_files, read_declarations, requirement_edit
 from dvc_gitops.hooks import check_dvc_pinned
 from dvc_gitops.hooks.check_dvc_pinned import check, find_pins, installed_version
 from dvc_gitops.project import Project
@@ -878,3 +881,35 @@ def test_real_uv_lock_and_hashed_compile(make_repo: Callable[..., Path], tmp_pat
     pyproject.write_text(pyproject.read_text().replace(">=3.60", ">=99"))
     line = locked.mark.line
     assert run_check(root) == [f"uv.lock:{line}:12 DG504"]
+
+
+@given(
+    name=st.sampled_from(["dvc", "DVC", "dvc-s3", "dvc_gs", "Dvc.Azure"]),
+    gap=st.sampled_from(["", " ", "  "]),
+    extras=st.sampled_from(["", "[s3]", "[ s3 , gs ]", "[all]"]),
+    spec=st.sampled_from(["", ">=3", " >= 3.0 , <4", "~=3.1", "==3.*", "(>=3)", "!=3.0", "<4"]),
+    marker=st.sampled_from(["", '; python_version >= "3.10"', " ;sys_platform=='linux'"]),
+    tail=st.sampled_from(["", " ", "\t"]),
+)
+def test_fixing_a_requirement_changes_only_its_specifier(
+    name: str, gap: str, extras: str, spec: str, marker: str, tail: str
+) -> None:
+    text = f"{name}{gap}{extras}{spec}{marker}{tail}"
+    try:
+        before = Requirement(text)
+    except InvalidRequirement:
+        assume(False)
+        raise
+    edit = requirement_edit(text, 0)
+    assert edit is not None
+    fixed = edit.apply(text, "3.67.1")
+    after = Requirement(fixed)
+    assert str(after.specifier) == "==3.67.1"
+    assert (after.name, after.extras, str(after.marker)) == (
+        before.name,
+        before.extras,
+        str(before.marker),
+    )
+    inserted = len("==3.67.1")
+    assert fixed[: edit.start] == text[: edit.start]
+    assert fixed[edit.start + inserted :] == text[edit.end :]
