@@ -143,3 +143,22 @@ def test_check_dvc_config(try_repo: Callable[..., tuple[int, str]]) -> None:
     assert code == 1, out
     assert ".dvc/config:5:5: DG701 s3 credential 'secret_access_key' of remote 'storage'" in out
     assert "E2ESECRET" not in out
+
+
+def test_dvc_status(try_repo: Callable[..., tuple[int, str]]) -> None:
+    # A reproduced pipeline (the DG401 golden case) whose params changed after the run.
+    case = REPO / "tests/golden/DG401-stale-stage"
+    stale = {
+        p.relative_to(case).as_posix(): p.read_text()
+        for p in case.rglob("*")
+        if p.is_file() and p.name not in ("args.txt", "expected.txt", ".golden-git")
+    }
+    code, out = try_repo("dvc-status", stale)
+    # Warns, never blocks by default; `verbose: true` shows the warning on a passing hook.
+    assert code == 0, out
+    assert "dvc status (stale outputs)" in out and "Passed" in out
+    assert "dvc.yaml:2:3: DG401 stage 'train' is stale: param train.lr 0.1 -> 0.01;" in out
+    fresh = {**stale, "params.yaml": stale["params.yaml"].replace("0.01", "0.1")}
+    code, out = try_repo("dvc-status", fresh)
+    assert code == 0, out
+    assert "Passed" in out and "DG4" not in out
