@@ -137,10 +137,11 @@ def dependency_files(project: Project) -> list[str]:
                 found.append(project.rel(os.path.join(folder, name)))
     order = {n: i for i, n in enumerate(MANIFEST_NAMES)}
 
-    def rank(path: str) -> tuple[int, int, str]:
+    def rank(path: str) -> tuple[int, int, int, str]:
+        # Manifests, then conda files, then locks; the shallowest (the root's) first.
         name = path.rsplit("/", 1)[-1]
         group = 2 if name in LOCK_NAMES else 1 if _matches(name, CONDA_PATTERNS) else 0
-        return (group, order.get(name, len(order)), path)
+        return (group, path.count("/"), order.get(name, len(order)), path)
 
     return sorted(found, key=rank)
 

@@ -178,13 +178,17 @@ class _Run:
         return (exact or locked)[0] if exact or locked else None
 
     def proposal(self, package: str) -> tuple[str | None, str]:
-        """A version to pin to, and where it comes from (for messages)."""
-        installed = self.installed.get(package)
-        if installed and self.interpreter is not None:
-            return installed, f"installed in {self.interpreter.source}"
+        """A version to pin to, and where it comes from (for messages).
+
+        A version another file already pins comes first, so a fix never creates a
+        conflict; else the installed one (DG505 says when the two differ).
+        """
         ref = self.reference(package)
         if ref is not None and ref.version:
             return ref.version, f"pinned at {ref.place}"
+        installed = self.installed.get(package)
+        if installed and self.interpreter is not None:
+            return installed, f"installed in {self.interpreter.source}"
         return None, ""
 
     def run(self) -> Iterator[Finding]:
