@@ -1,9 +1,9 @@
 """check-mlflow-map end to end: offline rules through `main`, online against a real server.
 
-The online tests use the session's real `mlflow server` (tests/mlflow_server.py). Bad
-credentials: `mlflow server --app-name basic-auth` needs Flask-WTF, which the venv does
-not carry, so a loopback stdlib server that answers 401 stands in for the refusal; it
-records the Authorization header our client sent, which is what is under test there.
+The online tests use the session's real `mlflow server` (tests/mlflow_server.py), and for
+credentials a second one running MLflow's own basic-auth app. A loopback stdlib server that
+answers 401 also records the exact Authorization header our client sends (basic and
+bearer: the basic-auth app has no tokens).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from mlflow_server import MlflowServer
+from mlflow_server import AUTH_PASSWORD, MlflowServer
 
 from dvc_gitops.cli import main as cli_main
 from dvc_gitops.hooks.check_mlflow_map import main
@@ -337,6 +337,42 @@ def test_bad_credentials(
     assert (code, [f["code"] for f in findings]) == (1, ["DG611"])  # offline-ok: not for auth
     assert f"answered 401 Unauthorized: {said}" in findings[0]["message"]
     assert _Refusing.seen and set(_Refusing.seen) == {header}  # every request carried it
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("user", "password", "outcome"),
+    [
+        ("admin", AUTH_PASSWORD, None),
+        ("admin", "wrong", "answered 401 Unauthorized: basic credentials were refused"),
+        ("nobody", AUTH_PASSWORD, "answered 401 Unauthorized: basic credentials were refused"),
+        (None, None, "answered 401 Unauthorized: no credentials were sent"),
+    ],
+)
+def test_credentials_against_mlflows_basic_auth_app(
+    repo: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_auth_server: MlflowServer,
+    user: str | None,
+    password: str | None,
+    outcome: str | None,
+) -> None:
+    if mlflow_auth_server.rest.experiment_by_name("t-auth") is None:
+        mlflow_auth_server.create_experiment("t-auth")
+    for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    if user and password:
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_auth_server.uri)
+    repo(a_map(train="t-auth", evaluate="t-auth"))
+    code, findings = run(["--online", "--ignore", "DG604"], capsys)
+    if outcome is None:
+        assert (code, findings) == (0, [])
+    else:
+        assert (code, [f["code"] for f in findings]) == (1, ["DG611"])
+        assert outcome in findings[0]["message"]
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
-from mlflow_server import mlflow_server  # noqa: F401  (the session's real MLflow server)
+from mlflow_server import mlflow_auth_server, mlflow_server  # noqa: F401  (real MLflow servers)
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"

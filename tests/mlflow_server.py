@@ -22,7 +22,8 @@ from dvc_gitops.mlflow_rest import MlflowRest
 
 REPO = Path(__file__).resolve().parent.parent
 MLFLOW = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "mlflow"
-STARTUP_SECONDS = 90
+STARTUP_SECONDS = 120
+AUTH_PASSWORD = "dvc-gitops-Test-pw1"
 
 
 def server_env() -> dict[str, str]:
@@ -44,11 +45,29 @@ def free_port() -> int:
 class MlflowServer:
     """A running tracking server: its URI, a REST client, and a way to stop it."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, admin_password: str | None = None) -> None:
+        """`admin_password`: run MLflow's basic-auth app, with user `admin` (needs Flask-WTF)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
         self.log = folder / "server.log"
+        env = server_env()
+        app: list[str] = []
+        client_env: dict[str, str] = {}
+        if admin_password is not None:
+            config = folder / "basic_auth.ini"
+            config.write_text(
+                "[mlflow]\ndefault_permission = READ\n"
+                f"database_uri = sqlite:///{(folder / 'auth.db').resolve()}\n"
+                "admin_username = admin\n"
+                "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            )
+            env["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
+            env["MLFLOW_AUTH_ADMIN_PASSWORD"] = admin_password
+            env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "dvc-gitops-tests-only"
+            app = ["--app-name", "basic-auth"]
+            client_env = {"MLFLOW_TRACKING_USERNAME": "admin"}
+            client_env["MLFLOW_TRACKING_PASSWORD"] = admin_password
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [
@@ -64,14 +83,15 @@ class MlflowServer:
                     str(self.port),
                     "--workers",
                     "1",
+                    *app,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=server_env(),
+                env=env,
                 start_new_session=True,  # its own process group: killed as one
             )
-        self.rest = MlflowRest(self.uri, timeout=10, env={})
+        self.rest = MlflowRest(self.uri, timeout=10, env=client_env)
         try:
             self._wait_healthy()
         except BaseException:
@@ -135,6 +155,16 @@ class MlflowServer:
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """One real tracking server for the whole test session."""
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A real tracking server running MLflow's basic-auth app (user admin), once a session."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-auth-server"), AUTH_PASSWORD)
     try:
         yield server
     finally:
