@@ -210,3 +210,23 @@ def test_status_hook_names_train_and_evaluate_after_an_edit(
         assert list(json.loads(dvc.stdout)) == ["train"]
     finally:
         script.write_text(original)
+
+
+def test_this_repositorys_pre_commit_config_passes(
+    demo: tuple[Path, dict[str, str], str, str],
+) -> None:
+    """.pre-commit-config.yaml runs every hook of the manifest, ruff and mypy: all pass."""
+    root, env = demo[0], demo[1]
+    config = yaml.safe_load((root / ".pre-commit-config.yaml").read_text())
+    configured = [hook["id"] for repo in config["repos"] for hook in repo["hooks"]]
+    manifest = yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())
+    assert {*(hook["id"] for hook in manifest), "ruff", "ruff-format", "mypy"} == set(configured)
+    venv = root / ".venv"
+    venv.symlink_to(VENV_BIN.parent)  # the hooks run the tools in .venv/bin
+    try:
+        home = {**env, "PRE_COMMIT_HOME": str(root.parent / "pre-commit-home")}
+        done = run(root, home, str(VENV_BIN / "pre-commit"), "run", "--all-files")
+    finally:
+        venv.unlink()
+    assert done.returncode == 0, done.stdout
+    assert len(re.findall(r"\.\.\.Passed$", done.stdout, re.M)) == len(configured), done.stdout
