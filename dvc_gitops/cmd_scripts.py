@@ -92,6 +92,12 @@ _RUNNERS: dict[str, frozenset[str]] = {
 _IGNORED_PROGRAMS = frozenset({"dvc", "echo", "printf", "mkdir", "rm", "rmdir", "touch"})
 
 _KIND_BY_SUFFIX = {".py": "python", ".r": "r", ".sh": "shell", ".bash": "shell", ".jl": "julia"}
+# Programs that start a Python script named among their arguments.
+_PYTHON_LAUNCHERS = frozenset(
+    {"torchrun", "accelerate", "deepspeed", "streamlit", "horovodrun", "kernprof", "scalene"}
+)
+# Programs whose quoted or trailing `python ...` runs elsewhere (another machine, a container).
+_CONTAINERS = frozenset({"docker", "docker-compose", "podman", "ssh", "kubectl", "singularity"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"^(python|pythonw|pypy|ipython)(\d+(\.\d+)*)?(\.exe)?$", re.IGNORECASE)
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
@@ -307,12 +313,32 @@ class _Reader:
             if len(self.found) > count and self.cwd is not None:
                 # papermill's kernel runs in papermill's own folder (without --cwd)
                 self.found[-1] = replace(self.found[-1], search_path=(self.cwd,))
+        elif name in _PYTHON_LAUNCHERS:
+            self._launcher(args, env)
         else:
+            inner = next((n for n, a in enumerate(args) if _PYTHON.match(a)), None)
+            if inner is not None and name not in _CONTAINERS:
+                # `mpirun -np 4 python x.py`, `xargs python x.py`: python runs here
+                return self._command(args[inner:])
             suffix = posixpath.splitext(name)[1].lower()
             if suffix in SOURCE_SUFFIXES or "/" in program.replace("\\", "/"):
                 # `./run.sh`, or `uv run train.py` (a runner starts the interpreter)
                 self._add(program, _KIND_BY_SUFFIX.get(suffix, "executable"))
             self._arguments(args)
+
+    def _launcher(self, args: list[str], env: dict[str, str]) -> None:
+        """`torchrun train.py`, `streamlit run app.py`: the first .py runs as a script."""
+        for n, arg in enumerate(args):
+            if arg.endswith(".py") and not arg.startswith("-") and self._add(arg, "python"):
+                self._set_python_path(env)
+                return self._arguments(args[n + 1 :])
+        self._arguments(args)
+
+    def _set_python_path(self, env: dict[str, str]) -> None:
+        """Give the script just found its import search path: its folder, then PYTHONPATH."""
+        script = self.found[-1]
+        path = (posixpath.dirname(script.path) or ".", *self._pythonpath(env))
+        self.found[-1] = replace(script, search_path=tuple(dict.fromkeys(path)))
 
     def _strip_prefixes(self, words: list[str], env: dict[str, str]) -> list[str]:
         """Drop `A=1`, `time`, `env -u X`, `uv run`, ... before the real program."""
@@ -445,9 +471,7 @@ class _Reader:
                     i += 0 if arg[n:] else 1
                     break
         if i < len(args) and args[i] != "-" and self._add(args[i], "python"):
-            script = self.found[-1]
-            path = (posixpath.dirname(script.path) or ".", *self._pythonpath(env))
-            self.found[-1] = replace(script, search_path=tuple(dict.fromkeys(path)))
+            self._set_python_path(env)
         self._arguments(args[i + 1 :])
 
     def _pythonpath(self, env: dict[str, str]) -> list[str]:

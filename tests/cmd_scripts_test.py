@@ -122,7 +122,12 @@ CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("julia --project=. -t 4 model.jl", ".", [("model.jl", "julia")]),
     ("duckdb db.duckdb < queries/select.sql", ".", []),
     ("duckdb db.duckdb -f queries/select.sql", ".", [("queries/select.sql", "argument")]),
-    ("streamlit run src/train.py --config=conf/train.yaml", ".", [("src/train.py", "argument")]),
+    ("streamlit run src/train.py --config=conf/train.yaml", ".", [("src/train.py", "python")]),
+    ("torchrun --nproc_per_node 2 src/train.py --lr 1", ".", [("src/train.py", "python")]),
+    ("accelerate launch --config_file conf/a.yaml src/train.py", ".", [("src/train.py", "python")]),
+    ("mpirun -np 4 python -u src/train.py", ".", [("src/train.py", "python")]),
+    ("ls data | xargs -n1 python src/prepare.py", ".", [("src/prepare.py", "python")]),
+    ("docker compose run app python src/train.py", ".", [("src/train.py", "argument")]),
     (
         "python src/train.py --helper=src/utils.py",
         ".",
@@ -227,6 +232,12 @@ def test_local_imports_follow_the_python_search_path(import_project: Project) ->
         "src/io.py",  # transitively, relative
         "src/features/steps.py",
     ]
+
+
+def test_launchers_search_like_python(import_project: Project) -> None:
+    expected = imports("python src/train.py", import_project)
+    assert imports("torchrun --standalone src/train.py", import_project) == expected
+    assert imports("mpirun -np 2 python src/train.py", import_project) == expected
 
 
 def test_pythonpath_adds_to_the_search_path(import_project: Project) -> None:
