@@ -546,6 +546,12 @@ class _FileResolver:
         if not isinstance(data, dict):
             self.fail("the file is not a mapping of `stages`, `vars`, ...")
             return
+        from .hooks.check_dvc_yaml import is_valid
+
+        if data and not is_valid(data):
+            # DVC refuses the whole file; its stages are still built as far as they go,
+            # so the graph rules can speak too, but consumers learn it will not load.
+            self.fail("DVC's schema refuses the file (check-dvc-yaml says where)")
         context = Context()
         self.pipeline.contexts[self.dvcfile] = context
         context.used = self.pipeline.used_keys
