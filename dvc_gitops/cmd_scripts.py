@@ -97,6 +97,7 @@ _PYTHON_LAUNCHERS = frozenset(
     {"torchrun", "accelerate", "deepspeed", "streamlit", "horovodrun", "kernprof", "scalene"}
 )
 # Programs whose quoted or trailing `python ...` runs elsewhere (another machine, a container).
+_PYTHON_SHEBANG = re.compile(rb"#![^\n]*\b(python|pypy)[\d.]*\b")
 _CONTAINERS = frozenset({"docker", "docker-compose", "podman", "ssh", "kubectl", "singularity"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"^(python|pythonw|pypy|ipython)(\d+(\.\d+)*)?(\.exe)?$", re.IGNORECASE)
@@ -323,8 +324,24 @@ class _Reader:
             suffix = posixpath.splitext(name)[1].lower()
             if suffix in SOURCE_SUFFIXES or "/" in program.replace("\\", "/"):
                 # `./run.sh`, or `uv run train.py` (a runner starts the interpreter)
-                self._add(program, _KIND_BY_SUFFIX.get(suffix, "executable"))
+                kind = _KIND_BY_SUFFIX.get(suffix, "executable")
+                if self._add(program, kind) and kind in ("python", "executable"):
+                    self._python_executable(env)
             self._arguments(args)
+
+    def _python_executable(self, env: dict[str, str]) -> None:
+        """`./train.py` or `./tool` with a python shebang: a Python script, imports and all."""
+        script = self.found[-1]
+        if script.kind == "executable":
+            try:
+                with open(self.project.root / script.path, "rb") as handle:
+                    first = handle.readline(200)
+            except OSError:
+                return
+            if not _PYTHON_SHEBANG.match(first):
+                return
+            self.found[-1] = replace(script, kind="python")
+        self._set_python_path(env)
 
     def _launcher(self, args: list[str], env: dict[str, str]) -> None:
         """`torchrun train.py`, `streamlit run app.py`: the first .py runs as a script."""

@@ -238,6 +238,8 @@ def test_launchers_search_like_python(import_project: Project) -> None:
     expected = imports("python src/train.py", import_project)
     assert imports("torchrun --standalone src/train.py", import_project) == expected
     assert imports("mpirun -np 2 python src/train.py", import_project) == expected
+    assert imports("./src/train.py", import_project) == expected
+    assert imports("uv run src/train.py", import_project) == expected
 
 
 def test_pythonpath_adds_to_the_search_path(import_project: Project) -> None:
@@ -333,6 +335,8 @@ def test_executables_are_read_when_their_shebang_is_a_shell(shell_project: Proje
     assert run_by("./tool", shell_project) == [("src/train.py", "python")]
     assert run_by("./binary", shell_project) == []
     assert run_by("./pytool", shell_project) == []
+    [script] = scripts_in("./pytool", ".", shell_project)
+    assert (script.kind, script.search_path) == ("python", (".",))
 
 
 def test_python_scripts_run_nothing(shell_project: Project) -> None:
