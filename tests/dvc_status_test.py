@@ -27,7 +27,9 @@ pytestmark = pytest.mark.slow
 DVC = str(VENV_BIN / "dvc")
 
 PIPELINE = {
-    "params.yaml": "prepare:\n  split: 0.2\n  seed: 1\ntrain:\n  lr: 0.1\n  epochs: 3\n",
+    "params.yaml": "prepare:\n  split: 0.2\n  seed: 1\ntrain:\n  lr: 0.1\n  epochs: 3\n"
+    "report:\n  title: Scores\n",
+    "sub/w/.keep": "",
     "data/raw.csv": "x,y\n1,2\n",
     "src/prepare.sh": "cp data/raw.csv data/prepared.csv\n",
     "src/train.sh": "cat data/prepared.csv > model.txt\n",
@@ -86,6 +88,17 @@ stages:
       - ../data/prepared.csv
     outs:
       - inner.txt
+  fe:
+    foreach: [a, b]
+    do:
+      wdir: w
+      cmd: echo ${item} > fe_${item}.txt
+      params:
+        - ../../params.yaml:
+            - report.title
+      outs:
+        - fe_${item}.txt:
+            cache: false
 """,
 }
 
@@ -246,6 +259,20 @@ def test_deleted_output_is_missing_not_stale(repo: Path, run: Run) -> None:
     ]
 
 
+def test_foreach_members_with_wdir_and_a_params_file_above(repo: Path, run: Run) -> None:
+    edit(repo, "params.yaml", "title: Scores", "title: Results")
+    (repo / "sub/w/fe_b.txt").write_text("changed by hand\n")
+    _, lines, _ = run()
+    assert lines == [
+        "sub/dvc.yaml:8:3: DG401 stage 'sub/dvc.yaml:fe@a' is stale: param report.title "
+        '"Scores" -> "Results"; no stage after it; run `dvc repro sub/dvc.yaml:fe@a` and '
+        "commit sub/dvc.lock",
+        "sub/dvc.yaml:8:3: DG401 stage 'sub/dvc.yaml:fe@b' is stale: param report.title "
+        '"Scores" -> "Results"; output modified: sub/w/fe_b.txt; no stage after it; '
+        "run `dvc repro sub/dvc.yaml:fe@b` and commit sub/dvc.lock",
+    ]
+
+
 def test_stage_in_a_sub_folder(repo: Path, run: Run) -> None:
     edit(repo, "sub/dvc.yaml", "cp ../data/prepared.csv inner.txt", "cat ../data/prepared.csv")
     _, lines, _ = run()
@@ -398,11 +425,17 @@ def test_scope_staged_params_file_and_dvc_yaml(repo: Path) -> None:
         "report",
         "stamp",
         "sub/dvc.yaml:inner",
+        "sub/dvc.yaml:fe@a",  # they read report.title from the same params.yaml
+        "sub/dvc.yaml:fe@b",
     ]
     git(repo, "reset", "-q")
     (repo / "sub/dvc.yaml").write_text((repo / "sub/dvc.yaml").read_text() + "\n")
     git(repo, "add", "sub/dvc.yaml")
-    assert dvc_status.staged_stages(Project(repo)) == ["sub/dvc.yaml:inner"]
+    assert dvc_status.staged_stages(Project(repo)) == [
+        "sub/dvc.yaml:inner",
+        "sub/dvc.yaml:fe@a",
+        "sub/dvc.yaml:fe@b",
+    ]
     assert dvc_status.dvc_targets(Project(repo), ["sub/dvc.yaml:inner", "x.dvc"]) == [
         "sub/dvc.yaml:inner",
         "x.dvc",
