@@ -554,6 +554,15 @@ def test_invalid_dvc_yaml_is_a_dvc_failure(repo: Path, run: Run) -> None:
     )
 
 
+def test_something_else_than_dvc(repo: Path, run: Run) -> None:
+    assert run("--dvc", "/bin/echo") == (
+        4,
+        [],
+        "dvc-status: error: `dvc status --json` printed no JSON object (it printed: status "
+        "--json); is --dvc really DVC?\n",
+    )
+
+
 def test_timeout_stops_dvc_quickly(repo: Path, run: Run) -> None:
     started = time.monotonic()
     code, lines, err = run("--timeout", "0.05")
