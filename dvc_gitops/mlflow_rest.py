@@ -91,6 +91,19 @@ class MlflowRest:
             raise MlflowError("protocol", f"{self.uri}: get-by-name answered without 'experiment'")
         return experiment
 
+    def experiment_by_id(self, experiment_id: str) -> dict[str, Any] | None:
+        """The experiment with this id (deleted ones too), or None."""
+        try:
+            answer = self.call("GET", "experiments/get", params={"experiment_id": experiment_id})
+        except MlflowError as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None  # an id like "abc" is refused as invalid: no such experiment
+            raise
+        experiment = answer.get("experiment")
+        if not isinstance(experiment, dict):
+            raise MlflowError("protocol", f"{self.uri}: experiments/get answered without one")
+        return experiment
+
     def search_runs(
         self,
         experiment_ids: list[str],

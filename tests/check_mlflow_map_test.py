@@ -209,6 +209,30 @@ def test_online_latest_run_from_another_stage(
 
 
 @pytest.mark.slow
+def test_online_checks_experiment_ids_the_code_picks(
+    repo: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_server: MlflowServer,
+) -> None:
+    right = mlflow_server.create_experiment("t-by-id")
+    wrong = mlflow_server.create_experiment("t-by-id-other")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    script = "import mlflow\nmlflow.start_run(experiment_id='{}')\n"
+    repo(a_map(train="t-by-id", evaluate="t-by-id"), **{"train.py": script.format(right)})
+    assert [f["code"] for f in run([], capsys)[1]] == ["DG605"]  # offline: said, not guessed
+    assert run(["--online"], capsys) == (0, [])  # online: the id is the mapped experiment
+    for other, named in ((wrong, "experiment 't-by-id-other'"), ("999999", "no experiment")):
+        (Path.cwd() / "train.py").write_text(script.format(other))
+        code, findings = run(["--online"], capsys)
+        assert (code, [(f["code"], f["path"], f["line"]) for f in findings]) == (
+            1,
+            [("DG604", "train.py", 2)],
+        )
+        assert f"picks experiment id '{other}', which is {named} on" in findings[0]["message"]
+
+
+@pytest.mark.slow
 def test_online_uses_the_maps_tracking_uri(
     repo: Callable[..., Path],
     capsys: pytest.CaptureFixture[str],

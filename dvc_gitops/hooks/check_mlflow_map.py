@@ -74,7 +74,8 @@ EXPERIMENT_UNRESOLVED = Rule(
     "experiment id, cannot be compared with the map without running the code; this "
     "says so rather than guess.",
     fix="Use a literal, a module constant or a params.yaml value, or call "
-    "`dvc_gitops.mlflow.start_run()`, which takes the name from the map.",
+    "`dvc_gitops.mlflow.start_run()`, which takes the name from the map. An experiment id "
+    "is compared with the map by `check-mlflow-map --online`.",
 )
 FILE_STORE = Rule(
     "DG606",
@@ -161,6 +162,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
             add(_unknown_stage(emap, entry, list(pipeline.stages)))
 
     scanner = StageScanner(project)
+    by_id: list[tuple[Claim, MappedStage, str]] = []  # checkable on the server only
     for stage in pipeline.stages.values():
         scan = scanner.scan(stage)
         for uri in scan.tracking_uris:
@@ -178,10 +180,18 @@ def check(context: CheckContext) -> Iterator[Finding]:
             finding = _compare(emap, mapped, stage.address, claim)
             if finding:
                 add(finding)
+            if claim.by_id and claim.value is not None:
+                by_id.append((claim, mapped, stage.address))
 
     if settings["online"]:
-        for finding in _online(emap, settings):
+        findings, verified = _online(emap, settings, by_id)
+        for finding in findings:
             add(finding)
+        for claim, mismatch in verified.items():
+            # The server answered what the offline notice could not: drop the notice.
+            found.pop((claim.path, claim.mark.line, claim.mark.column, "DG605"), None)
+            if mismatch:
+                add(mismatch)
     return iter(found.values())
 
 
@@ -294,8 +304,13 @@ def _compare(emap: ExperimentMap, entry: MappedStage, address: str, claim: Claim
     return None
 
 
-def _online(emap: ExperimentMap, settings: dict[str, Any]) -> Iterator[Finding]:
-    """Findings from asking the tracking server about each mapped experiment."""
+def _online(
+    emap: ExperimentMap,
+    settings: dict[str, Any],
+    by_id: list[tuple[Claim, MappedStage, str]],
+) -> tuple[list[Finding], dict[Claim, Finding | None]]:
+    """Findings from asking the tracking server about each mapped experiment, and for each
+    claim by experiment id, whether the id names the mapped experiment (None) or not."""
     env_uri = os.environ.get("MLFLOW_TRACKING_URI")
     uri = env_uri or emap.tracking_uri
     if not uri or not is_server_uri(uri):
@@ -305,9 +320,9 @@ def _online(emap: ExperimentMap, settings: dict[str, Any]) -> Iterator[Finding]:
                 f"--online needs an http(s) tracking server in MLFLOW_TRACKING_URI or the "
                 f"map's tracking_uri ({shown})"
             )
-        return  # config asks for online checks where a server is configured: none here
+        return [], {}  # config asks for online checks where a server is configured: none
     if not emap.stages:
-        return
+        return [], {}
     where = emap.mark_of(("tracking_uri",)) if not env_uri and emap.tracking_uri else Mark(1, 1)
     client = MlflowRest(uri, timeout=settings["timeout"])
     first: dict[str, MappedStage] = {}  # each experiment once, at its first entry
@@ -320,15 +335,46 @@ def _online(emap: ExperimentMap, settings: dict[str, Any]) -> Iterator[Finding]:
         except MlflowError as exc:
             return exc
 
+    def ask_id(claimed: tuple[Claim, MappedStage, str]) -> Finding | MlflowError | None:
+        try:
+            return _id_finding(emap, *claimed, client)
+        except MlflowError as exc:
+            return exc
+
     # A few requests in flight at once: a 20-stage map costs a few round trips, not 40,
     # and an unreachable server costs one timeout, not one per experiment.
     with ThreadPoolExecutor(max_workers=min(ONLINE_WORKERS, len(first))) as pool:
         answers = list(pool.map(ask, first.values()))
+        id_answers = list(pool.map(ask_id, by_id))
+    findings: list[Finding] = []
+    verified: dict[Claim, Finding | None] = {}
     for answer in answers:
         if isinstance(answer, MlflowError):
-            yield _server_problem(emap.path, where, answer, settings["offline_ok"])
-            return
-        yield from answer
+            return [_server_problem(emap.path, where, answer, settings["offline_ok"])], {}
+        findings.extend(answer)
+    for (claim, _entry, _address), id_answer in zip(by_id, id_answers, strict=True):
+        if isinstance(id_answer, MlflowError):
+            return [_server_problem(emap.path, where, id_answer, settings["offline_ok"])], {}
+        verified[claim] = id_answer
+    return findings, verified
+
+
+def _id_finding(
+    emap: ExperimentMap, claim: Claim, entry: MappedStage, address: str, client: MlflowRest
+) -> Finding | None:
+    """A DG604 when the experiment id a script picks is not the mapped experiment's."""
+    experiment = client.experiment_by_id(str(claim.value))
+    name = experiment.get("name") if experiment else None
+    if name == entry.experiment:
+        return None
+    actual = f"experiment '{name}'" if name else "no experiment"
+    mapped = f"'{entry.experiment}' ({emap.path}:{entry.mark.line}, stage '{address}')"
+    return EXPERIMENT_MISMATCH.at(
+        claim.path,
+        claim.mark,
+        f"{claim.how} picks experiment id '{claim.value}', which is {actual} on "
+        f"{client.uri}, but the map says {mapped}: make them agree, {HELPER_HINT}",
+    )
 
 
 def _experiment_findings(
