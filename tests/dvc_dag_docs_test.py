@@ -19,6 +19,7 @@ from dvc_gitops.hooks.dvc_dag_docs import (
     MarkerProblem,
     main,
     mermaid,
+    pipeline_graph,
     replace_between_markers,
 )
 from dvc_gitops.project import Project
@@ -79,6 +80,26 @@ stages:
 """,
 }
 
+# `.dvc` files of `dvc add` (a folder, a file in a subfolder) and `dvc import`.
+TRACKED_DATA = {
+    "data.dvc": "outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  path: data\n",
+    "sub/labels.csv.dvc": "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: labels.csv\n",
+    "imported.dvc": (
+        "deps:\n- path: https://example.com/x.csv\n"
+        "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: x.csv\n"
+    ),
+    "dvc.yaml": """\
+stages:
+  prep:
+    cmd: a
+    deps: [data/images, sub/labels.csv]
+    outs: [prepared]
+  other:
+    cmd: b
+    deps: [.]
+""",
+}
+
 README = f"""\
 # project
 
@@ -93,7 +114,7 @@ More text.
 
 
 def picture_of(root: Path) -> str:
-    return mermaid(Project(root).pipeline)
+    return mermaid(pipeline_graph(Project(root)))
 
 
 def test_four_stages_drawn_as_dvc_draws_them(make_repo: Callable[..., Path]) -> None:
@@ -116,6 +137,31 @@ def test_each_connected_part_numbered_in_turn(make_repo: Callable[..., Path]) ->
     )
 
 
+def test_dvc_files_are_nodes_linked_to_the_stages_that_read_them(
+    make_repo: Callable[..., Path],
+) -> None:
+    assert picture_of(make_repo(TRACKED_DATA)) == (
+        "flowchart TD\n"
+        '\tnode1["data.dvc"]\n'
+        '\tnode2["imported.dvc"]\n'
+        '\tnode3["other"]\n'
+        '\tnode4["prep"]\n'
+        '\tnode5["sub/labels.csv.dvc"]\n'
+        "\tnode1-->node3\n"
+        "\tnode1-->node4\n"
+        "\tnode2-->node3\n"
+        "\tnode4-->node3\n"
+        "\tnode5-->node3\n"
+        "\tnode5-->node4"
+    )
+
+
+def test_unloadable_dvc_file_is_a_problem(make_repo: Callable[..., Path]) -> None:
+    graph = pipeline_graph(Project(make_repo({**TRACKED_DATA, "data.dvc": "outs: [\n"})))
+    assert graph.problems == {"data.dvc": "DVC cannot load this .dvc file"}
+    assert "data.dvc" not in graph.nodes
+
+
 def test_quote_in_a_stage_name_does_not_break_the_label(make_repo: Callable[..., Path]) -> None:
     root = make_repo({"dvc.yaml": 'stages:\n  say "hi":\n    cmd: echo\n'})
     assert picture_of(root) == 'flowchart TD\n\tnode1["say #quot;hi#quot;"]'
@@ -130,6 +176,7 @@ def test_dvcignored_dvc_yaml_is_not_part_of_the_pipeline(make_repo: Callable[...
         {
             "dvc.yaml": "stages:\n  a:\n    cmd: a\n",
             "examples/dvc.yaml": "stages:\n  b:\n    cmd: b\n",
+            "examples/data.dvc": "outs:\n- path: data\n",
             ".dvcignore": "# examples are inputs of tests\n/examples/\n",
         }
     )
@@ -336,6 +383,7 @@ def test_same_picture_as_dvc_for_the_demo_and_examples(
         real_dvc_repo(demo),
         real_dvc_repo(make_repo({"dvc.yaml": FOUR_STAGES})),
         real_dvc_repo(write_tree(tmp_path / "parts", PARTS)),
+        real_dvc_repo(write_tree(tmp_path / "tracked", TRACKED_DATA)),
     ]
     for root in examples:
         ours, theirs = picture_of(root), dvc_mermaid(root)

@@ -1,8 +1,9 @@
 """dvc-dag-docs: a Mermaid picture of the pipeline, kept up to date between markers in README.md.
 
-The picture is drawn from our pipeline model, not from `dvc dag`, so the hook needs
-neither DVC installed nor a DVC repository that loads; it has the same nodes and edges
-as `dvc dag --mermaid` (and the same text for a pipeline in one dvc.yaml). Only the lines
+The picture is drawn from our pipeline model (plus the `.dvc` files of `dvc add` and
+`dvc import`), not by running `dvc dag`, so the hook needs no DVC installed; it has the
+same nodes and edges as `dvc dag --mermaid`, and the same text as far as the order of
+the unconnected parts allows. Only the lines
 between the two marker comments change; everything else in the file stays byte for byte.
 
     <!-- dvc-gitops:dag:start -->
@@ -11,6 +12,8 @@ between the two marker comments change; everything else in the file stays byte f
 
 from __future__ import annotations
 
+import os
+import posixpath
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,38 +21,106 @@ from pathlib import Path
 
 import click
 
-from ..model import Pipeline
-from ..project import FileProblem, Project, find_root
+from ..project import SKIPPED_DIRS, FileProblem, Project, find_root
 from ..runner import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, guarded
+from ..yamldoc import YamlProblem
 
 START = "<!-- dvc-gitops:dag:start -->"
 END = "<!-- dvc-gitops:dag:end -->"
 DEFAULT_FILE = "README.md"
 
 
-def mermaid(pipeline: Pipeline) -> str:
-    """The pipeline as `dvc dag --mermaid` prints it: `flowchart TD`, nodes, then edges.
+@dataclass
+class Graph:
+    """What `dvc dag` draws: stages and `.dvc` files, and which feeds which."""
+
+    nodes: list[str]  # stage addresses, then `.dvc` files, in the order they were found
+    edges: list[tuple[str, str]]  # (upstream, downstream)
+    problems: dict[str, str]  # file -> why its nodes are missing (DVC would refuse it)
+
+
+def pipeline_graph(project: Project) -> Graph:
+    """The stages of every dvc.yaml and the `.dvc` files of `dvc add`/`dvc import`, linked.
+
+    A `.dvc` file feeds a stage when one of its outs is, is under, or is above one of the
+    stage's deps: the rule DVC applies to stage outs too.
+    """
+    pipeline = project.pipeline
+    problems = dict(pipeline.problems)
+    nodes, edges = list(pipeline.stages), pipeline.edges()
+    for dvcfile in _dvc_files(project):
+        outs = _tracked_outs(project, dvcfile)
+        if outs is None:
+            problems[dvcfile] = "DVC cannot load this .dvc file"
+            continue
+        nodes.append(dvcfile)
+        for stage in pipeline.stages.values():
+            if any(_overlap(dep.path, out) for dep in stage.deps for out in outs):
+                edges.append((dvcfile, stage.address))
+    return Graph(nodes, edges, problems)
+
+
+def _dvc_files(project: Project) -> list[str]:
+    """Repo-relative `.dvc` files, skipping what DVC and our dvc.yaml search skip."""
+    found = []
+    for folder, dirs, files in os.walk(project.root):
+        rel_folder = Path(folder).relative_to(project.root).as_posix()
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIPPED_DIRS
+            and not (Path(folder, d) / "pyvenv.cfg").exists()
+            and not project.dvcignored(posixpath.normpath(f"{rel_folder}/{d}") + "/")
+        )
+        for name in sorted(files):
+            rel = posixpath.normpath(f"{rel_folder}/{name}")
+            if name.endswith(".dvc") and not project.dvcignored(rel):
+                found.append(rel)
+    return found
+
+
+def _tracked_outs(project: Project, dvcfile: str) -> list[str] | None:
+    """Repo-relative paths of the outs a `.dvc` file tracks; None when it does not load."""
+    try:
+        data = project.yaml(dvcfile).data
+    except (YamlProblem, FileProblem):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("outs", []), list):
+        return None
+    base = posixpath.join(posixpath.dirname(dvcfile), str(data.get("wdir", ".")))
+    return [
+        posixpath.normpath(posixpath.join(base, str(out["path"])))
+        for out in data.get("outs", [])
+        if isinstance(out, dict) and "path" in out
+    ]
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a == b or "." in (a, b) or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def mermaid(graph: Graph) -> str:
+    """The graph as `dvc dag --mermaid` prints it: `flowchart TD`, nodes, then edges.
 
     Like DVC, each connected part of the graph is numbered in turn, its nodes sorted by
-    address and its edges sorted by (upstream, downstream).
+    name and its edges sorted by (upstream, downstream).
     """
-    edges = pipeline.edges()
     lines = ["flowchart TD"]
     number = 0
-    for part in _connected_parts(list(pipeline.stages), edges):
+    for part in _connected_parts(graph.nodes, graph.edges):
         ids: dict[str, str] = {}
-        for address in sorted(part):
+        for node in sorted(part):
             number += 1
-            ids[address] = f"node{number}"
-            lines.append(f'\t{ids[address]}["{_label(address)}"]')
-        for upstream, downstream in sorted(e for e in edges if e[0] in ids):
+            ids[node] = f"node{number}"
+            lines.append(f'\t{ids[node]}["{_label(node)}"]')
+        for upstream, downstream in sorted(e for e in graph.edges if e[0] in ids):
             lines.append(f"\t{ids[upstream]}-->{ids[downstream]}")
     return "\n".join(lines)
 
 
-def markdown_block(pipeline: Pipeline) -> str:
+def markdown_block(graph: Graph) -> str:
     """The picture in a fenced mermaid block, as it stands between the markers."""
-    return f"```mermaid\n{mermaid(pipeline)}\n```"
+    return f"```mermaid\n{mermaid(graph)}\n```"
 
 
 def _label(address: str) -> str:
@@ -57,15 +128,15 @@ def _label(address: str) -> str:
     return address.replace('"', "#quot;")
 
 
-def _connected_parts(stages: list[str], edges: list[tuple[str, str]]) -> list[set[str]]:
-    """Weakly connected groups of stages, in the order their first stage was declared."""
-    neighbours: dict[str, set[str]] = {s: set() for s in stages}
+def _connected_parts(nodes: list[str], edges: list[tuple[str, str]]) -> list[set[str]]:
+    """Weakly connected groups of nodes, in the order of their first node."""
+    neighbours: dict[str, set[str]] = {n: set() for n in nodes}
     for upstream, downstream in edges:
         neighbours[upstream].add(downstream)
         neighbours[downstream].add(upstream)
     parts: list[set[str]] = []
     placed: set[str] = set()
-    for start in stages:
+    for start in nodes:
         if start in placed:
             continue
         part, todo = set(), [start]
@@ -118,7 +189,8 @@ def replace_between_markers(text: str, block: str, path: str) -> Update:
 
 def update_document(project: Project, path: str, write: bool) -> tuple[int, str]:
     """Bring the picture in `path` up to date (or only compare); the exit code and a line."""
-    broken = sorted(project.pipeline.problems.items())
+    graph = pipeline_graph(project)
+    broken = sorted(graph.problems.items())
     if broken:
         dvcfile, why = broken[0]
         return EXIT_FINDINGS, (
@@ -130,7 +202,7 @@ def update_document(project: Project, path: str, write: bool) -> tuple[int, str]
     except FileProblem as exc:
         return EXIT_USAGE, f"{path}: {exc.message}"
     try:
-        update = replace_between_markers(text, markdown_block(project.pipeline), path)
+        update = replace_between_markers(text, markdown_block(graph), path)
     except MarkerProblem as exc:
         return EXIT_FINDINGS, str(exc)
     if not update.changed:
@@ -173,10 +245,10 @@ def dag_command(md: bool, check: bool, write: bool, document: str) -> None:
     project = Project(find_root(Path.cwd()))
     if check or write:
         _finish(*update_document(project, document, write=write))
-    pipeline = project.pipeline
-    for dvcfile, why in sorted(pipeline.problems.items()):
-        click.echo(f"{dvcfile}: {why}: its stages are missing from the picture", err=True)
-    click.echo(markdown_block(pipeline) if md else mermaid(pipeline))
+    graph = pipeline_graph(project)
+    for dvcfile, why in sorted(graph.problems.items()):
+        click.echo(f"{dvcfile}: {why}: it is missing from the picture", err=True)
+    click.echo(markdown_block(graph) if md else mermaid(graph))
 
 
 @click.command("dvc-dag-docs")
