@@ -572,21 +572,25 @@ MAX_IMPORTED_FILES = 2000
 
 
 def local_imports(script: Script, project: Project) -> list[str]:
-    """The repository's Python files a Python script, module or notebook imports, transitively.
+    """The repository's files a Python script, module, notebook or R script loads, transitively.
 
-    An import counts when it resolves, on the script's search path (its folder, or the
-    current folder for `-m`, then PYTHONPATH), to a file of the repository: `x.py` or a
-    package's non-empty `__init__.py`. The standard library and installed packages (an
-    editable install of the project's own package included) are not followed. The script
-    itself is not listed.
+    A Python import counts when it resolves, on the script's search path (its folder, or
+    the current folder for `-m`, then PYTHONPATH), to a file of the repository: `x.py` or
+    a package's non-empty `__init__.py`. The standard library and installed packages (an
+    editable install of the project's own package included) are not followed. An R
+    script's `source("x.R")` counts when x.R, from the folder R runs in, is a file of the
+    repository. The script itself is not listed.
     """
-    if script.kind not in ("python", "module", "notebook") or not script.search_path:
+    if script.kind == "r" and script.cwd is not None:
+        roots = [script.cwd]  # source("x.R") reads from R's working folder
+    elif script.kind in ("python", "module", "notebook") and script.search_path:
+        roots = list(script.search_path)
+    else:
         return []
     if script.kind == "module" and not script.path.endswith(".py"):
         start = script.path + "/__main__.py"
     else:
         start = script.path
-    roots = list(script.search_path)
     cache = project.cache("cmd_scripts.imports")
     seen = {start}
     queue = [start]
@@ -605,9 +609,23 @@ def local_imports(script: Script, project: Project) -> list[str]:
     return found
 
 
+# `source("R/utils.R")` or `sys.source(file = 'x.R')`, not in a comment
+_R_SOURCE = re.compile(
+    r"""^[^#\n]*\b(?:sys\.)?source\(\s*(?:file\s*=\s*)?["']([^"'\n]+)["']""", re.M
+)
+
+
 def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
-    """The repository files one Python file imports directly (unparsable: none)."""
+    """The repository files one Python file imports (an R file sources), unparsable: none."""
     import ast  # only the import scan needs it
+
+    if path.lower().endswith(".r"):
+        try:
+            text = (project.root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+        sourced = [_norm(posixpath.join(roots[0], m)) for m in _R_SOURCE.findall(text)]
+        return [f for f in dict.fromkeys(sourced) if _is_file(project, f)]
 
     try:
         # Read directly: these files are not the hook's input (no suppressions in them).

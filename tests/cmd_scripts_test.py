@@ -381,3 +381,25 @@ def test_notebook_imports_follow_the_kernel_folder(notebook_project: Project) ->
     assert imports(nbconvert, notebook_project) == ["nb/helpers.py", "nb/plots.py"]
     assert imports("papermill nb/analysis.ipynb out.ipynb", notebook_project) == ["plots.py"]
     assert imports("jupyter execute bad.ipynb", notebook_project) == []
+
+
+def test_r_scripts_source_files_from_the_folder_r_runs_in(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {
+            "analysis/report.R": (
+                'library(dplyr)\nsource("R/utils.R")\n# source("R/old.R")\n'
+                "sys.source(file = 'R/plots.R', envir = e)\nsource(\"missing.R\")\n"
+            ),
+            "R/utils.R": 'source("R/helpers.R")\n',
+            "R/helpers.R": "",
+            "R/plots.R": "",
+            "R/old.R": "",
+        },
+    )
+    project = Project(root)
+    [script] = scripts_in("Rscript analysis/report.R", ".", project)
+    assert local_imports(script, project) == ["R/utils.R", "R/plots.R", "R/helpers.R"]
+    # From another folder, the same source() calls name files that are not there.
+    [script] = scripts_in("cd analysis && Rscript report.R", ".", project)
+    assert local_imports(script, project) == []

@@ -66,17 +66,19 @@ IMPORT_NOT_IN_DEPS = Rule(
     "DG203",
     "import-not-in-deps",
     "warning",
-    "A Python file of the repository that a stage's script imports is not covered by its `deps`.",
+    "A repository file that a stage's script imports (Python) or sources (R) is not covered "
+    "by its `deps`.",
     why="Code a script imports changes the stage's result as much as the script itself, "
     "but DVC only watches the deps: after `src/utils.py` changes, a stage that runs "
     "`src/train.py` (which imports it) stays up to date in `dvc status` and is never "
-    "re-run. Imports are followed from the script through every local module it reaches; "
-    "the standard library and installed packages are not the project's code.",
+    "re-run. Imports are followed from the script through every local module it reaches, "
+    "as Python finds them (the script's folder and the PYTHONPATH the command sets); the "
+    "standard library and installed packages are not the project's code. R scripts' "
+    "`source()` calls are followed the same way.",
     fix="Add the imported files, or the folder that holds them (often `src`), to the "
     "stage's `deps`; `check-dvc-deps --fix` adds the files. Ignore the code "
     '(`ignore = ["DG203"]`) if your stages deliberately do not re-run on library changes.',
 )
-
 NESTED_SCRIPT_NOT_IN_DEPS = Rule(
     "DG204",
     "nested-script-not-in-deps",
