@@ -364,7 +364,11 @@ def _parsing_config(project: Project) -> dict[str, str]:
 
 
 class _LoadProblem(Exception):
-    pass
+    """A params/vars file DVC cannot load: why, and where in it when that is known."""
+
+    def __init__(self, message: str, mark: Mark | None = None) -> None:
+        super().__init__(message)
+        self.mark = mark or Mark(1, 1)
 
 
 class _ParamsLoader:
@@ -411,14 +415,18 @@ class _ParamsLoader:
                 data = _toml(self.project.read_text(rel))
             elif suffix == ".py":
                 data = _python_params(self.project.read_text(rel))
-            else:
-                data = self.project.yaml(rel).data
+            else:  # DVC reads an empty or falsy YAML document as {}
+                data = self.project.yaml(rel).data or {}
         except (YamlProblem, FileProblem) as exc:
-            raise _LoadProblem(f"'{rel}' cannot be read: {exc}") from None
+            raise _LoadProblem(f"'{rel}' cannot be read: {exc.message}", exc.mark) from None
         except (ValueError, SyntaxError) as exc:
             raise _LoadProblem(f"'{rel}' cannot be parsed: {exc}") from None
         if not isinstance(data, dict):
-            raise _LoadProblem(f"expected a dictionary, got '{type(data).__name__}' in '{rel}'")
+            raise _LoadProblem(
+                f"'{rel}' holds a {type(data).__name__}, not a mapping of keys"
+                if data is not None
+                else f"'{rel}' is null, not a mapping of keys"
+            )
         return data
 
 
@@ -591,11 +599,14 @@ class _FileResolver:
             data = self.loader.load(rel)
             context.merge(data, rel, is_file=True)
         except _LoadProblem as exc:
-            self.issue("params-unreadable", Mark(1, 1), f"{exc}", file=rel)
+            self.issue(
+                "params-unreadable",
+                exc.mark,
+                f"{exc}; DVC reads the params.yaml beside {self.dvcfile} for its templates "
+                "and refuses the whole dvc.yaml until it is a mapping of keys",
+                file=rel,
+            )
             self.fail(str(exc))
-            self.incomplete = True
-        except InterpolationError as exc:
-            self.issue("redefined", Mark(1, 1), exc.message, file=rel)
             self.incomplete = True
         context.imports[rel] = None
 
