@@ -193,7 +193,10 @@ def _value(raw: str) -> str | None:
     items, last = match.group("items") or "", match.group("last")
     if items == "" and last is None:
         return None  # configobj refuses an empty value written as nothing at all
-    members = [_unquote(item) for item in _ITEM.findall(items)]
+    raw_items = _ITEM.findall(items)
+    if "" in raw_items:
+        return None  # an empty list item (`a, , b`): configobj refuses the line
+    members = [_unquote(item) for item in raw_items]
     if last:
         members.append(_unquote(last))
     elif not items:
