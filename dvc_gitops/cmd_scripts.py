@@ -99,6 +99,7 @@ _PYTHON_LAUNCHERS = frozenset(
 # Programs whose quoted or trailing `python ...` runs elsewhere (another machine, a container).
 _PYTHON_SHEBANG = re.compile(rb"#![^\n]*\b(python|pypy)[\d.]*\b")
 _CONTAINERS = frozenset({"docker", "docker-compose", "podman", "ssh", "kubectl", "singularity"})
+_QUOTED_PATH = re.compile(r"""["']([^"'\s]+)["']""")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PYTHON = re.compile(r"^(python|pythonw|pypy|ipython)(\d+(\.\d+)*)?(\.exe)?$", re.IGNORECASE)
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
@@ -440,6 +441,12 @@ class _Reader:
             if suffix in SOURCE_SUFFIXES:
                 self._add(value, "argument")
 
+    def _inline_code(self, code: str) -> None:
+        """Source files quoted in `-c`/`-e` code: `Rscript -e 'rmarkdown::render("a.Rmd")'`."""
+        for quoted in _QUOTED_PATH.findall(code):
+            if posixpath.splitext(quoted)[1].lower() in SOURCE_SUFFIXES:
+                self._add(quoted, "argument")
+
     def _first_positional(
         self,
         args: list[str],
@@ -453,6 +460,7 @@ class _Reader:
         while i < len(args):
             arg = args[i]
             if stop and arg in stop:
+                self._inline_code(args[i + 1] if i + 1 < len(args) else "")
                 return self._arguments(args[i + 2 :])
             if arg == "--":
                 i += 1
@@ -478,6 +486,8 @@ class _Reader:
             i += 1
             for n, char in enumerate(arg[1:], start=2):
                 if char == "c":  # `python -c '...'`: inline code, no file
+                    code = arg[n:] or (args[i] if i < len(args) else "")
+                    self._inline_code(code)
                     return self._arguments(args[i + (0 if arg[n:] else 1) :])
                 if char == "m":
                     module = arg[n:] or (args[i] if i < len(args) else "")
