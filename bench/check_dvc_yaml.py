@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -62,45 +63,45 @@ def make_repo(root: Path, monorepo: tuple[int, int] | None) -> None:
     run(["git", "-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-qm", "bench"], root)
 
 
-def run(argv: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> float:
-    """Seconds one run of `argv` took; fails loudly on an unexpected exit code."""
+def run(argv: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run; fails on an unexpected exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    took = time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in ok:
         raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()}")
-    return took
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
-def commands(monorepo: bool) -> dict[str, list[str]]:
-    files = ["dvc.yaml"]
-    dvc = [str(BIN / "dvc"), "stage", "list", "--all", "--fail"]
+def commands(root: Path, monorepo: bool) -> dict[str, list[str]]:
+    """Label -> command line; the hook gets every dvc.yaml, as pre-commit passes them."""
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("dvc.yaml"))
+    shown = "dvc.yaml" if len(files) == 1 else f"<{len(files)} dvc.yaml files>"
+    hook = str(BIN / "check-dvc-yaml")
+    dvc = [str(BIN / "dvc"), "stage", "list", "--all", "--fail", *(["-R"] if monorepo else [])]
     return {
-        "check-dvc-yaml dvc.yaml (schema, graph, params)": [str(BIN / "check-dvc-yaml"), *files],
-        "check-dvc-yaml --select DG1 dvc.yaml (schema only)": [
-            str(BIN / "check-dvc-yaml"),
-            "--select",
-            "DG1",
-            *files,
-        ],
-        "dvc stage list --all --fail" + (" -R" if monorepo else ""): dvc
-        + (["-R"] if monorepo else []),
+        f"check-dvc-yaml {shown}": [hook, *files],
+        f"check-dvc-yaml --select DG1 {shown}": [hook, "--select", "DG1", *files],
+        " ".join(["dvc", *dvc[1:]]): dvc,
     }
 
 
-def measure(root: Path, rounds: int, monorepo: bool) -> dict[str, float]:
-    cmds = commands(monorepo)
-    if monorepo:  # every dvc.yaml, as pre-commit passes them on `--all-files`
-        every = sorted(str(p.relative_to(root)) for p in root.rglob("dvc.yaml"))
-        for name in list(cmds)[:2]:
-            cmds[name] = [*cmds[name][:-1], *every]
-    times: dict[str, list[float]] = {name: [] for name in cmds}
+def measure(root: Path, rounds: int, monorepo: bool) -> dict[str, tuple[float, float]]:
+    """Median wall and CPU seconds of each command, run in turn `rounds` times."""
+    cmds = commands(root, monorepo)
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
     for argv in cmds.values():  # one warm-up run each (page cache, .pyc)
         run(argv, root, ok=(0, 1))
     for _ in range(rounds):
         for name, argv in cmds.items():
             times[name].append(run(argv, root, ok=(0, 1)))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {
+        name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        for name, runs in times.items()
+    }
 
 
 def versions() -> str:
@@ -114,12 +115,15 @@ def versions() -> str:
     )
 
 
-def report(results: dict[str, dict[str, float]], rounds: int, argv: list[str]) -> str:
+def report(results: dict[str, dict[str, tuple[float, float]]], rounds: int, argv: list[str]) -> str:
     lines = [
         f"## {SECTION}",
         "",
-        f"Machine: {versions()}. Medians of {rounds} runs after one warm-up; each command",
-        "is a fresh process, as pre-commit runs it. Reproduce:",
+        f"Machine: {versions()}. Medians of {rounds} runs after one warm-up; each command is",
+        "a fresh process, as pre-commit runs it, so the hook's figures include Python's",
+        "start-up and imports. CPU (user + system) is the steadier figure on a shared",
+        "machine. `check-dvc-yaml` runs the schema and the pipeline model's graph and params",
+        "rules; `--select DG1` runs the YAML and schema rules alone. Reproduce:",
         "",
         "```sh",
         " ".join([".venv/bin/python", "bench/check_dvc_yaml.py", *argv]),
@@ -127,17 +131,23 @@ def report(results: dict[str, dict[str, float]], rounds: int, argv: list[str]) -
         "",
     ]
     for label, medians in results.items():
-        reference = next(v for k, v in medians.items() if k.startswith("dvc stage list"))
-        lines += [f"### {label}", "", "| command | median | vs dvc |", "| --- | ---: | ---: |"]
-        for name, seconds in medians.items():
-            lines.append(f"| `{name}` | {seconds:.3f} s | {seconds / reference:.0%} |")
+        wall_ref, cpu_ref = next(v for k, v in medians.items() if k.startswith("dvc stage"))
+        lines += [
+            f"### {label}",
+            "",
+            "| command | wall s | CPU s | vs dvc (wall / CPU) |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name, (wall, cpu) in medians.items():
+            ratio = f"{wall / wall_ref:.0%} / {cpu / cpu_ref:.0%}"
+            lines.append(f"| `{name}` | {wall:.2f} | {cpu:.2f} | {ratio} |")
         lines.append("")
     return "\n".join(lines)
 
 
 def write_section(text: str) -> None:
     """Replace (or add) this script's section of bench/RESULTS.md; others stay as they are."""
-    start, end = f"<!-- section: {SECTION} -->", f"<!-- /section: {SECTION} -->"
+    start, end = f"<!-- section: {SECTION} -->", f"<!-- end section: {SECTION} -->"
     block = f"{start}\n{text.rstrip()}\n{end}\n"
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
@@ -152,7 +162,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
     shown = [a for a in sys.argv[1:] if a != "--write"]
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         demo = Path(scratch) / "demo"
         demo.mkdir()

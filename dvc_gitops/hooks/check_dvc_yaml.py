@@ -782,11 +782,20 @@ def _live_dir(data: Any, path: JsonPath) -> str:
 
 
 def _model_checks(context: CheckContext) -> Iterator[Finding]:
-    """The graph (DG21x-DG23x) and params/vars (DG3xx) rules of the pipeline model."""
-    from .. import graph_checks, params_checks  # imported here: they build the model
+    """The graph (DG21x-DG23x) and params/vars (DG3xx) rules of the pipeline model.
 
-    yield from graph_checks.check(context)
-    yield from params_checks.check(context)
+    Skipped when `--select`/`ignore` leave none of their codes: building the model is
+    most of a run's cost, and `--select DG1` asks for the schema alone.
+    """
+    config = context.project.config
+    if any(config.is_selected(f"DG{n}") for n in range(210, 240)):
+        from .. import graph_checks  # imported here: it builds the model
+
+        yield from graph_checks.check(context)
+    if any(config.is_selected(f"DG{n}") for n in range(300, 400)):
+        from .. import params_checks
+
+        yield from params_checks.check(context)
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
