@@ -162,6 +162,18 @@ def test_unloadable_dvc_file_is_a_problem(make_repo: Callable[..., Path]) -> Non
     assert "data.dvc" not in graph.nodes
 
 
+def test_hook_leaves_the_picture_when_a_dvc_file_is_broken(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "data.dvc").write_text("outs: [\n")
+    assert main([]) == 1
+    assert capsys.readouterr().out == (
+        "data.dvc: DVC cannot load this .dvc file: the pipeline picture in README.md is "
+        "left as it is\n"
+    )
+    assert (repo / "README.md").read_text() == README
+
+
 def test_quote_in_a_stage_name_does_not_break_the_label(make_repo: Callable[..., Path]) -> None:
     root = make_repo({"dvc.yaml": 'stages:\n  say "hi":\n    cmd: echo\n'})
     assert picture_of(root) == 'flowchart TD\n\tnode1["say #quot;hi#quot;"]'

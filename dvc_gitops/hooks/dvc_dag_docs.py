@@ -192,10 +192,10 @@ def update_document(project: Project, path: str, write: bool) -> tuple[int, str]
     graph = pipeline_graph(project)
     broken = sorted(graph.problems.items())
     if broken:
-        dvcfile, why = broken[0]
+        file, why = broken[0]
+        hint = " (check-dvc-yaml shows what to fix)" if file.endswith("dvc.yaml") else ""
         return EXIT_FINDINGS, (
-            f"{dvcfile}: {why}: the pipeline picture in {path} is left as it is "
-            "(check-dvc-yaml shows what to fix)"
+            f"{file}: {why}: the pipeline picture in {path} is left as it is{hint}"
         )
     try:
         text = project.read_text(path)
