@@ -184,29 +184,41 @@ def test_subdir_dvc_project(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("case", "fails"),
+    ("case", "command", "clone", "error"),
     [
-        ("DG705-local-options-without-url", True),
-        ("DG707-unclosed-section", True),
-        ("DG707-duplicate-key", True),
-        ("DG707-bad-quote-local", True),
-        ("DG701-url-only-in-local", False),  # fails only in a clone without config.local
-        ("clean-dvc-config", False),
+        ("DG705-local-options-without-url", "status", False, "expected 'url'"),
+        ("DG707-unclosed-section", "status", False, "Invalid line"),
+        ("DG707-duplicate-key", "status", False, "Duplicate keyword name"),
+        ("DG707-bad-quote-local", "status", False, "Parse error in value"),
+        ("DG704-unknown-default-remote", "push", False, "remote 'storage' doesn't exist"),
+        # Fine for its author; a clone has no config.local, and then DVC fails.
+        ("DG701-url-only-in-local", "status", False, None),
+        ("DG701-url-only-in-local", "status", True, "expected 'url'"),
+        ("DG704-default-only-in-local", "push", False, None),
+        ("DG704-default-only-in-local", "push", True, "remote 'mine' doesn't exist"),
+        ("clean-dvc-config", "status", False, None),
     ],
 )
-def test_dvc_agrees(case: str, fails: bool, tmp_path: Path) -> None:
+def test_dvc_agrees(
+    case: str, command: str, clone: bool, error: str | None, tmp_path: Path
+) -> None:
+    """DVC itself fails exactly where the findings say it will."""
     work = copy_case(GOLDEN / case, tmp_path / "work")
+    if clone:
+        (work / ".dvc" / "config.local").unlink()
     if not (work / ".git").exists():
         git_init(work, commit=False)
     env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DVC_SITE_CACHE_DIR": str(tmp_path / "s")}
     done = subprocess.run(
-        [str(VENV_BIN / "dvc"), "status"],
+        [str(VENV_BIN / "dvc"), command],
         cwd=work,
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
-    assert (done.returncode != 0) == fails, done.stderr
-    if fails:
-        assert "config file error" in done.stderr
+    if error is None:
+        assert done.returncode == 0, done.stderr
+    else:
+        assert done.returncode != 0
+        assert error in done.stderr
