@@ -30,7 +30,7 @@ def copy_case(case: Path, work: Path) -> Path:
     return work
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_no_output_format_shows_a_secret(
     case: Path,
