@@ -218,6 +218,11 @@ def _shell_script_runs(script: Script, project: Project) -> list[Script]:
     return reader.found
 
 
+def shell_words(cmd: str) -> list[str]:
+    """`cmd` split into words and operators as the reader sees it; ValueError if unbalanced."""
+    return _split(cmd)
+
+
 def is_parsable(cmd: str) -> bool:
     """Whether `cmd` splits into shell words (quotes balanced)."""
     try:

@@ -367,9 +367,20 @@ STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
         [(5, 12, "src/fe.py")],
     ),
     (
-        "foreach, a script per member: one finding each",
+        "foreach, a script per member: the template's word",
         "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n",
-        [(5, 12, "src/a.py"), (5, 12, "src/b.py")],
+        [(5, 12, "src/${item}.py")],
+    ),
+    (
+        "foreach, a script per member, one covered: one finding for the other",
+        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n"
+        "      deps: [src/a.py]\n",
+        [(5, 12, "src/b.py")],
+    ),
+    (
+        "matrix, a script per member",
+        "stages:\n  m:\n    matrix:\n      s: [a, b]\n    cmd: python src/${item.s}.py --x\n",
+        [(5, 10, "src/${item.s}.py")],
     ),
     (
         "foreach covered with ${item}",
@@ -412,6 +423,21 @@ def test_foreach_messages(make_repo: Callable[..., Path]) -> None:
     )
     assert "every member of 'fe' (fe@a, fe@b) runs src/fe.py" in same[0][3]
     assert same[0][3].endswith("to the deps under 'do'")
+
+
+def test_a_templated_dep_fixes_every_member(
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n"
+    root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
+    assert main([]) == 1
+    assert "every member of 'fe' (fe@a, fe@b) runs src/${item}.py" in capsys.readouterr().out
+    assert main(["--fix"]) == 1
+    assert (root / "dvc.yaml").read_text() == text + '      deps:\n        - "src/${item}.py"\n'
+    capsys.readouterr()
+    assert main([]) == 0  # DVC resolves the dep per member, as the model does
 
 
 def test_unparsable_cmd_is_a_notice(make_repo: Callable[..., Path]) -> None:

@@ -28,6 +28,7 @@ from ..cmd_scripts import (
     relative_to,
     scripts_in,
     scripts_run_by,
+    shell_words,
 )
 from ..findings import Finding, Rule
 from ..project import FileProblem, Project
@@ -48,8 +49,9 @@ SCRIPT_NOT_IN_DEPS = Rule(
     "remote keep coming from the old code.",
     fix="Add the script (or a folder that holds it) to the stage's `deps`, as the message "
     "says; `check-dvc-deps --fix` adds it for you. For a `foreach` or `matrix` stage the "
-    "fix goes into the shared template when every member runs the same script; when the "
-    "script differs per member, write the dep with `${item}` (or the matrix key) yourself.",
+    "fix goes into the shared template when every member runs the same script, or its own "
+    "script named from the template (`python models/${key}.py` gets the dep "
+    '`"models/${key}.py"`); when only some members lack theirs, add it yourself.',
 )
 UNPARSABLE_CMD = Rule(
     "DG202",
@@ -111,6 +113,7 @@ class _Missing:
     mark: Mark  # the cmd (or cmd list item) that runs it
     via: str | None = None  # the script that runs or imports it, when not the cmd itself
     rule: Rule = SCRIPT_NOT_IN_DEPS
+    cmd_index: int = 0  # which of the stage's commands runs it
     stages: list[str] = field(default_factory=list)
 
 
@@ -136,7 +139,10 @@ def check(context: CheckContext) -> Iterator[Finding]:
         template = stages[0].template_path or stages[0].json_path
         yield from _unparsable(doc, template, stages)
         members = [s.name for s in stages if not s.frozen]
-        for item in _missing(project, doc, template, stages):
+        missing = _missing(project, doc, template, stages)
+        if len(stages) > 1 or template[-1] == "do":
+            missing = _templated(doc, template, stages, members, missing)
+        for item in missing:
             reports.append((dvcfile, template, item, item.stages == members))
 
     # Each finding with the (file, template, dep) lines that would fix it.
@@ -225,10 +231,63 @@ def _missing(
                 if _covered(script, deps) or _under(script.path, outs):
                     continue
                 dep = relative_to(script.path, stage.wdir)
-                item = found.setdefault(dep, _Missing(dep, script, mark, via, rule))
+                item = found.setdefault(dep, _Missing(dep, script, mark, via, rule, n))
                 if stage.name not in item.stages:
                     item.stages.append(stage.name)
     return list(found.values())
+
+
+def _templated(
+    doc: YamlDoc, template: JsonPath, stages: list[Stage], members: list[str], items: list[_Missing]
+) -> list[_Missing]:
+    """Merge the per-member scripts of a foreach/matrix stage into one templated dep.
+
+    `cmd: python models/${key}.py` runs models/ridge.py in one member, models/lasso.py in
+    the other: when every member lacks its own, the dep to add is the template's word,
+    `models/${key}.py`, which DVC resolves per member as it does the command.
+    """
+    by_name = {s.name: s for s in stages}
+    raw_cmd = doc.data
+    for step in (*template, "cmd"):
+        raw_cmd = raw_cmd.get(step) if isinstance(raw_cmd, dict) else None
+    by_word: dict[str, list[_Missing]] = {}
+    kept: list[_Missing] = []
+    for item in items:
+        word = None
+        if item.via is None and len(item.stages) == 1:
+            stage = by_name[item.stages[0]]
+            raw = raw_cmd[item.cmd_index] if isinstance(raw_cmd, list) else raw_cmd
+            word = _template_word(raw, stage.cmds[item.cmd_index], item)
+        if word is None:
+            kept.append(item)
+        else:
+            by_word.setdefault(word, []).append(item)
+    for word, group in by_word.items():
+        if sorted(s for i in group for s in i.stages) != sorted(members):
+            kept += group  # not every member: each reports its own path
+            continue
+        first = group[0]
+        script = Script(word, first.script.kind, word)
+        kept.append(replace(first, dep=word, script=script, stages=list(members)))
+    return kept
+
+
+def _template_word(raw: Any, resolved: str, item: _Missing) -> str | None:
+    """The word of the template's command that became `item`'s script, if templated."""
+    if not isinstance(raw, str) or _norm_word(item.script.token) != item.dep:
+        return None  # a `cd` or an odd spelling: the dep line is not the word
+    try:
+        raw_words, words = shell_words(raw), shell_words(resolved)
+    except ValueError:
+        return None
+    if len(raw_words) != len(words) or item.script.token not in words:
+        return None
+    word = raw_words[words.index(item.script.token)]
+    return _norm_word(word) if "${" in word else None
+
+
+def _norm_word(word: str) -> str:
+    return posixpath.normpath(word) if word else word
 
 
 def _under(path: str, folders: Sequence[str]) -> bool:
