@@ -178,6 +178,49 @@ def parse(text: str, path: str) -> DvcConfig:
     return config
 
 
+def quote_value(value: str) -> str | None:
+    """`value` as configobj writes it (quoted when it must be), or None when it cannot be
+    written on one line (both quote characters, or a line break)."""
+    if "\n" in value or "\r" in value:
+        return None
+    plain = value and value == value.strip() and not any(c in value for c in "#,'\"")
+    if plain:
+        return value
+    if '"' not in value:
+        return f'"{value}"'
+    if "'" not in value:
+        return f"'{value}'"
+    return None
+
+
+def section_header(name: str) -> str:
+    """How DVC writes a section's header line: `['remote "x"']` or `[core]`."""
+    return f"['{name}']" if '"' in name else f"[{name}]"
+
+
+def set_option(text: str, section: str, key: str, raw: str) -> str:
+    """`text` with `key = raw` in `[section]`: the key's line replaced, else added at the
+    end of the section, else a new section at the end. `raw` is already quoted."""
+    config = parse(text, "")
+    lines = text.splitlines()
+    found = config.sections.get(section)
+    option = found.options.get(key) if found else None
+    if option is not None:
+        lines[option.mark.line - 1] = f"    {key} = {raw}"
+    elif found is not None:
+        last = max([found.mark.line, *(o.mark.line for o in found.options.values())])
+        lines.insert(last, f"    {key} = {raw}")
+    else:
+        lines += [section_header(section), f"    {key} = {raw}"]
+    return "\n".join(lines) + "\n"
+
+
+def remove_lines(text: str, numbers: set[int]) -> str:
+    """`text` without the lines numbered (1-based) in `numbers`, line endings kept."""
+    kept = [ln for i, ln in enumerate(text.splitlines(keepends=True), 1) if i not in numbers]
+    return "".join(kept)
+
+
 def _unquote(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]

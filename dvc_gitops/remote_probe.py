@@ -27,7 +27,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dvc_config import ConfigSyntaxError, DvcConfig, parse, remote_type
+from .dvc_config import (
+    ConfigSyntaxError,
+    DvcConfig,
+    parse,
+    quote_value,
+    remote_type,
+    set_option,
+)
 from .project import Project
 
 PROBE = b"dvc-gitops remote probe: safe to delete\n"
@@ -154,7 +161,10 @@ def _scratch_project(dvc_dir: Path, work: Path, remote: str) -> str | None:
         overrides.append((f'remote "{remote}"', "url", absolute))
     text = texts["config.local"]
     for section, key, value in overrides:
-        text = _set_option(text, parse(text, "config.local"), section, key, value)
+        raw = quote_value(value)
+        if raw is None:
+            return f"cannot write {key} = {value!r} into the scratch project's config"
+        text = set_option(text, section, key, raw)
     texts["config.local"] = text
     for name, content in texts.items():
         (work / ".dvc" / name).write_text(content, encoding="utf-8")
@@ -169,20 +179,6 @@ def _scratch_project(dvc_dir: Path, work: Path, remote: str) -> str | None:
         encoding="utf-8",
     )
     return None
-
-
-def _set_option(text: str, config: DvcConfig, section: str, key: str, value: str) -> str:
-    """`text` with `key = value` in `[section]`: the line replaced, or added."""
-    lines = text.splitlines()
-    found = config.sections.get(section)
-    option = found.options.get(key) if found else None
-    if option is not None:
-        lines[option.mark.line - 1] = f"    {key} = {value}"
-    elif found is not None:
-        lines.insert(found.mark.line, f"    {key} = {value}")
-    else:
-        lines += [f"['{section}']" if '"' in section else f"[{section}]", f"    {key} = {value}"]
-    return "\n".join(lines) + "\n"
 
 
 def _url(configs: Sequence[DvcConfig], remote: str) -> str | None:

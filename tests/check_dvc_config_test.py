@@ -222,3 +222,47 @@ def test_dvc_agrees(
     else:
         assert done.returncode != 0
         assert error in done.stderr
+
+
+@pytest.mark.slow
+def test_fix_changes_nothing_dvc_reads(
+    tmp_path: Path, in_dir: Callable[[Path], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every value is still there for DVC, only moved from .dvc/config to config.local."""
+    work = in_dir(copy_case(GOLDEN / "DG701-fix-moves-to-local", tmp_path / "work"))
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "DVC_SITE_CACHE_DIR": str(tmp_path / "s")}
+
+    def dvc_config_list() -> list[str]:
+        done = subprocess.run(
+            [str(VENV_BIN / "dvc"), "config", "--list", "--show-origin"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        return sorted(ln.split(None, 1)[1] for ln in done.stdout.splitlines())
+
+    before = dvc_config_list()
+    assert main(["--fix"]) == 1
+    assert dvc_config_list() == before
+    tracked = (work / ".dvc/config").read_text()
+    assert "AKIAFIXSECRET001" not in tracked and "isat_FIXSECRET005" not in tracked
+    assert "FIXSECRET003" in tracked  # config.local holds a different session_token
+    out = capsys.readouterr().out
+    assert "FIXSECRET" not in out
+    assert main([]) == 1  # the one it could not move is still reported
+
+
+def test_fix_refuses_while_git_would_commit_config_local(
+    tmp_path: Path, in_dir: Callable[[Path], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "work"
+    copy_case(GOLDEN / "DG701-fix-moves-to-local", work)
+    (work / ".dvc/.gitignore").write_text("/tmp\n")
+    in_dir(work)
+    before = (work / ".dvc/config").read_bytes()
+    assert main(["--fix"]) == 1
+    assert (work / ".dvc/config").read_bytes() == before
+    out = capsys.readouterr().out
+    assert "fixed" not in out and "DG703" in out

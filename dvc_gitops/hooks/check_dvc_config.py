@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from .. import suppressions
 from ..dvc_config import (
     OTHER_CREDENTIAL_KEYS,
     ConfigSyntaxError,
@@ -19,7 +20,10 @@ from ..dvc_config import (
     credential_keys,
     mask_url,
     parse,
+    quote_value,
     remote_type,
+    remove_lines,
+    set_option,
     strip_userinfo,
 )
 from ..findings import UNREADABLE_FILE, Finding, Rule
@@ -36,8 +40,9 @@ CREDENTIAL_IN_CONFIG = Rule(
     "repository, now or in its history, gets the secret. `dvc remote modify` without "
     "`--local` writes it there without a word.",
     fix="Move it to the git-ignored `.dvc/config.local` with the `dvc remote modify --local` "
-    "command the message gives, remove it from `.dvc/config` with `--unset`, and rotate the "
-    "secret: it is in the git history already.",
+    "command the message gives and remove it from `.dvc/config` with `--unset`, or let "
+    "`check-dvc-config --fix` move every reported one (same section, same value; only while "
+    "git ignores config.local). Then rotate the secret: it is in the git history already.",
 )
 CONFIG_LOCAL_TRACKED = Rule(
     "DG702",
@@ -108,7 +113,13 @@ def check(context: CheckContext) -> Iterator[Finding]:
         names = {f"{base}.dvc/{n}" for n in ("config", "config.local", ".gitignore")}
         if context.files is not None and not names & set(context.files):
             continue
-        yield from check_dvc_root(project, base)
+        findings = list(check_dvc_root(project, base))
+        if context.fix:
+            written = move_credentials(project, base, findings)
+            if written:
+                context.fixed.extend(written)
+                findings = list(check_dvc_root(project, base))  # what is left, re-read
+        yield from findings
 
 
 def dvc_roots(project: Project) -> list[str]:
@@ -131,6 +142,56 @@ def check_dvc_root(project: Project, base: str) -> Iterator[Finding]:
     yield from default_remotes(tracked, local)
     yield from remotes_without_url(tracked, local)
     yield from config_local_in_git(project, base, tracked)
+
+
+def move_credentials(project: Project, base: str, findings: list[Finding]) -> list[str]:
+    """--fix for DG701: each reported credential moved from the tracked config into
+    config.local (same section, same value), by minimal text edits; the files written.
+
+    Nothing moves while git would commit config.local, nor onto a different value already
+    there, nor what config or an inline comment silences.
+    """
+    tracked_path, local_path = f"{base}.dvc/config", f"{base}.dvc/config.local"
+    wanted = {
+        f.line
+        for f in findings
+        if f.code == CREDENTIAL_IN_CONFIG.code
+        and f.path == tracked_path
+        and project.config.is_selected(f.code, f.path)
+        and not suppressions.hides(project, f)
+    }
+    if not wanted or any(f.path == local_path and f.code == INVALID_CONFIG.code for f in findings):
+        return []
+    tracked_text = project.read_text(tracked_path)
+    tracked = parse(tracked_text, tracked_path)
+    if list(config_local_in_git(project, base, tracked)):
+        return []
+    local_text = project.read_text(local_path) if project.exists(local_path) else ""
+    local = parse(local_text, local_path)
+    moved: set[int] = set()
+    for section in tracked.sections.values():
+        for option in section.options.values():
+            if option.mark.line not in wanted:
+                continue
+            raw = quote_value(option.value)
+            present = local.option(section.name, option.key)
+            if raw is None or (present is not None and present.value != option.value):
+                continue
+            if present is None:
+                local_text = set_option(local_text, section.name, option.key, raw)
+                local = parse(local_text, local_path)
+            moved.add(option.mark.line)
+    if not moved:
+        return []
+    new_tracked = remove_lines(tracked_text, moved)
+    parse(new_tracked, tracked_path)  # still loadable: raises (exit 3) rather than write junk
+    target = project.path(local_path)
+    created = not target.exists()
+    target.write_text(local_text, encoding="utf-8")
+    if created:
+        target.chmod(0o600)  # a new file of secrets: readable by its owner only
+    project.path(tracked_path).write_text(new_tracked, encoding="utf-8")
+    return [tracked_path, local_path]
 
 
 def _load(project: Project, rel: str, findings: list[Finding]) -> DvcConfig | None:
@@ -322,7 +383,7 @@ def _ignored(project: Project, rel: str) -> bool:
     return rel in cache["ignored"]
 
 
-CHECK = Check("check-dvc-config", check, codes=("DG7",))
+CHECK = Check("check-dvc-config", check, codes=("DG7",), can_fix=True)
 main = hook_main(
     CHECK,
     help="Check DVC config files: no credentials in the tracked .dvc/config, config.local "
