@@ -565,6 +565,7 @@ class _FileResolver:
         context.used = self.pipeline.used_keys
         self._load_default_params(context)
         self._load_vars(context, data.get("vars"), ("vars",), self.folder, None)
+        self._top_level_sections(data, context)
         stages = data.get("stages")
         if stages is None:
             self.pipeline.definitions[self.dvcfile] = []
@@ -728,6 +729,25 @@ class _FileResolver:
             context.imports[rel] = list(keys) if keys else None
         elif keys and isinstance(previous, list):
             previous.extend(keys)
+
+    def _top_level_sections(self, data: dict[str, Any], context: Context) -> None:
+        """Templates in top-level metrics, plots, params, datasets and artifacts.
+
+        DVC fills these in when it loads the file, so a missing key there fails every
+        command, like one in a stage.
+        """
+        for section in ("metrics", "plots", "params", "datasets"):
+            entries = data.get(section)
+            if isinstance(entries, list):
+                self._resolve(entries, context, None, self.doc.node((section,)), Mark(1, 1))
+        artifacts = data.get("artifacts")
+        if isinstance(artifacts, dict):
+            node = self.doc.node(("artifacts",))
+            for name, definition in artifacts.items():
+                key_node, value_node = _child(node, name)
+                mark = _mark(key_node, Mark(1, 1))
+                self._resolve(name, context, None, key_node, mark)
+                self._resolve(definition, context, None, value_node, mark)
 
     # -- stages -------------------------------------------------------------------
 

@@ -221,6 +221,10 @@ REFUSED = {
         },
         "redefined",
     ),
+    "top-level-metrics": (
+        {"dvc.yaml": "metrics:\n  - ${reports}/m.json\nstages:\n  s:\n    cmd: echo\n"},
+        "missing",
+    ),
     "params-yaml-list": (
         {"params.yaml": "- 1\n", "dvc.yaml": "stages:\n  s:\n    cmd: echo\n"},
         "params-unreadable",
