@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,7 @@ PIPELINE = {
     "data/raw.csv": "x,y\n1,2\n",
     "src/prepare.sh": "cp data/raw.csv data/prepared.csv\n",
     "src/train.sh": "cat data/prepared.csv > model.txt\n",
-    "src/evaluate.sh": "echo '{\"acc\": 1}' > metrics.json\n",
+    "src/evaluate.sh": 'echo "{\\"bytes\\": $(wc -c < model.txt)}" > metrics.json\n',
     "dvc.yaml": """\
 stages:
   prepare:
@@ -188,7 +189,8 @@ def test_changed_script_names_the_stage_and_its_downstream(repo: Path, run: Run)
     assert code == 0  # warn by default
     assert lines == [
         "dvc.yaml:12:3: DG401 stage 'train' is stale: dep modified: src/train.sh; "
-        "re-runs after it: evaluate, report, stamp; run `dvc repro train` and commit dvc.lock"
+        "downstream, re-run if its outputs change: "
+        "evaluate, report, stamp; run `dvc repro train` and commit dvc.lock"
     ]
 
 
@@ -198,11 +200,13 @@ def test_params_are_explained_key_by_key(repo: Path, run: Run) -> None:
     _, lines, _ = run()
     assert lines == [
         "dvc.yaml:2:3: DG401 stage 'prepare' is stale: param prepare.seed 1 -> 7; "
-        "re-runs after it: train, evaluate, report, stamp, sub/dvc.yaml:inner; "
+        "downstream, re-run if its outputs change: "
+        "train, evaluate, report, stamp, sub/dvc.yaml:inner; "
         "run `dvc repro prepare` and commit dvc.lock",
         # `train` tracks the whole section: DVC says only "train modified".
         "dvc.yaml:12:3: DG401 stage 'train' is stale: param train.lr 0.1 -> 0.05; "
-        "re-runs after it: evaluate, report, stamp; run `dvc repro train` and commit dvc.lock",
+        "downstream, re-run if its outputs change: "
+        "evaluate, report, stamp; run `dvc repro train` and commit dvc.lock",
     ]
 
 
@@ -211,7 +215,8 @@ def test_added_and_removed_params_keys(repo: Path, run: Run) -> None:
     _, lines, _ = run()
     assert lines == [
         "dvc.yaml:12:3: DG401 stage 'train' is stale: params train.epochs 3 -> (absent), "
-        "train.batch (absent) -> 32; re-runs after it: evaluate, report, stamp; "
+        "train.batch (absent) -> 32; downstream, re-run if its outputs change: "
+        "evaluate, report, stamp; "
         "run `dvc repro train` and commit dvc.lock"
     ]
 
@@ -221,9 +226,27 @@ def test_changed_data_file_lists_every_stage_downstream(repo: Path, run: Run) ->
     _, lines, _ = run()
     assert lines == [
         "dvc.yaml:2:3: DG401 stage 'prepare' is stale: dep modified: data/raw.csv; "
-        "re-runs after it: train, evaluate, report, stamp, sub/dvc.yaml:inner; "
+        "downstream, re-run if its outputs change: "
+        "train, evaluate, report, stamp, sub/dvc.yaml:inner; "
         "run `dvc repro prepare` and commit dvc.lock"
     ]
+
+
+def test_downstream_list_agrees_with_what_dvc_repro_runs(repo: Path, run: Run) -> None:
+    # A data change that reaches every output: `dvc repro` must run exactly the stale
+    # stage, the downstream the finding named, and the stages DVC always runs.
+    (repo / "data/raw.csv").write_text("x,y\n1,2\n3,4\n")
+    _, lines, _ = run()
+    named = lines[0].split("change: ")[1].split(";")[0].split(", ")
+    ran = re.findall(r"Running stage '([^']+)'", dvc(repo, "repro", "-P"))
+    assert sorted(ran) == sorted(["prepare", *named, "hello"])
+    # When the stale stage's outputs come out the same, DVC stops there: hence "if".
+    with (repo / "src/train.sh").open("a") as script:
+        script.write("# a comment\n")
+    _, lines, _ = run()
+    assert "downstream, re-run if its outputs change: evaluate, report, stamp;" in lines[0]
+    ran = re.findall(r"Running stage '([^']+)'", dvc(repo, "repro", "-P"))
+    assert sorted(ran) == ["hello", "stamp", "train"]  # stamp and hello: always run
 
 
 def test_changed_command(repo: Path, run: Run) -> None:
@@ -231,7 +254,8 @@ def test_changed_command(repo: Path, run: Run) -> None:
     _, lines, _ = run()
     assert lines == [
         "dvc.yaml:21:3: DG401 stage 'evaluate' is stale: command changed (dvc.lock has "
-        "`sh src/evaluate.sh`); re-runs after it: report; run `dvc repro evaluate` and "
+        "`sh src/evaluate.sh`); downstream, re-run if its outputs change: "
+        "report; run `dvc repro evaluate` and "
         "commit dvc.lock"
     ]
 
@@ -241,9 +265,10 @@ def test_hand_edited_output(repo: Path, run: Run) -> None:
     _, lines, _ = run()
     assert lines == [
         "dvc.yaml:21:3: DG401 stage 'evaluate' is stale: output modified: metrics.json; "
-        "re-runs after it: report; run `dvc repro evaluate` and commit dvc.lock",
+        "downstream, re-run if its outputs change: "
+        "report; run `dvc repro evaluate` and commit dvc.lock",
         "dvc.yaml:29:3: DG401 stage 'report' is stale: dep modified: metrics.json; "
-        "no stage after it; run `dvc repro report` and commit dvc.lock",
+        "nothing downstream; run `dvc repro report` and commit dvc.lock",
     ]
 
 
@@ -265,10 +290,10 @@ def test_foreach_members_with_wdir_and_a_params_file_above(repo: Path, run: Run)
     _, lines, _ = run()
     assert lines == [
         "sub/dvc.yaml:8:3: DG401 stage 'sub/dvc.yaml:fe@a' is stale: param report.title "
-        '"Scores" -> "Results"; no stage after it; run `dvc repro sub/dvc.yaml:fe@a` and '
+        '"Scores" -> "Results"; nothing downstream; run `dvc repro sub/dvc.yaml:fe@a` and '
         "commit sub/dvc.lock",
         "sub/dvc.yaml:8:3: DG401 stage 'sub/dvc.yaml:fe@b' is stale: param report.title "
-        '"Scores" -> "Results"; output modified: sub/w/fe_b.txt; no stage after it; '
+        '"Scores" -> "Results"; output modified: sub/w/fe_b.txt; nothing downstream; '
         "run `dvc repro sub/dvc.yaml:fe@b` and commit sub/dvc.lock",
     ]
 
@@ -278,7 +303,7 @@ def test_stage_in_a_sub_folder(repo: Path, run: Run) -> None:
     _, lines, _ = run()
     assert lines == [
         "sub/dvc.yaml:2:3: DG401 stage 'sub/dvc.yaml:inner' is stale: command changed "
-        "(dvc.lock has `cp ../data/prepared.csv inner.txt`); no stage after it; "
+        "(dvc.lock has `cp ../data/prepared.csv inner.txt`); nothing downstream; "
         "run `dvc repro sub/dvc.yaml:inner` and commit sub/dvc.lock"
     ]
 
@@ -290,7 +315,7 @@ def test_new_stage_was_never_run(repo: Path, run: Run) -> None:
     _, lines, _ = run()
     assert lines == [
         "dvc.yaml:45:3: DG401 stage 'extra' is stale: never run: it is not in dvc.lock; "
-        "no stage after it; run `dvc repro extra` and commit dvc.lock"
+        "nothing downstream; run `dvc repro extra` and commit dvc.lock"
     ]
 
 
@@ -399,7 +424,8 @@ def test_scope_staged_asks_only_about_touched_stages(repo: Path, run: Run) -> No
     _, lines, _ = run("--scope", "staged")
     assert lines == [
         "dvc.yaml:21:3: DG401 stage 'evaluate' is stale: dep modified: src/evaluate.sh; "
-        "re-runs after it: report; run `dvc repro evaluate` and commit dvc.lock"
+        "downstream, re-run if its outputs change: "
+        "report; run `dvc repro evaluate` and commit dvc.lock"
     ]
     _, everything, _ = run()
     assert [line.split(" stage ")[1].split(" ")[0] for line in everything] == [

@@ -54,8 +54,9 @@ STALE_STAGE = Rule(
     "dvc.lock was written.",
     why="The committed dvc.lock no longer describes the outputs the code and params in this "
     "commit produce: whoever checks it out gets results that do not match what they read. "
-    "`dvc status` names only the stage itself; the stages after it re-run too, and the "
-    "finding lists them so the cost of the change is visible before the commit.",
+    "`dvc status` names only the stage itself; the stages after it re-run too when its "
+    "outputs change, and the finding lists them so the cost of the change is visible "
+    "before the commit.",
     fix="Run `dvc repro` (the finding names the stage) and commit the updated dvc.lock with "
     "the change; or undo the change if it was not meant.",
 )
@@ -454,7 +455,12 @@ def explain(project: Project, result: StatusResult) -> Iterator[Finding]:
         else:
             parts = _what_changed(project, stage, lock, changes)
         downstream = pipeline.downstream(address)
-        after = f"re-runs after it: {_names(downstream)}" if downstream else "no stage after it"
+        # `dvc repro` re-runs a downstream stage only when an output it reads changed.
+        after = (
+            f"downstream, re-run if its outputs change: {_names(downstream)}"
+            if downstream
+            else "nothing downstream"
+        )
         frozen = " (frozen: `dvc repro` skips it until `dvc unfreeze`)" if stage.frozen else ""
         yield STALE_STAGE.at(
             path,
