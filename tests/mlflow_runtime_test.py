@@ -76,6 +76,7 @@ def make_dvc_repo(root: Path, map_text: str) -> Path:
             "feats/x.txt": "x\n",
             "feats/sub/y.txt": "y\n",
             "mlflow-experiments.yaml": map_text,
+            "sub/dvc.yaml": "stages:\n  report:\n    cmd: python ../train.py\n",
         },
     )
     git_init(root, commit=False)
@@ -93,9 +94,11 @@ def test_runs_are_tagged_with_the_pipeline_state(
         tmp_path / "repo",
         f"version: 1\ntracking_uri: {mlflow_server.uri}\nstages:\n"
         "  train:\n    experiment: rt-train\n    registered_model: rt-model\n"
-        "  fe@*:\n    experiment: rt-features\n",
+        "  fe@*:\n    experiment: rt-features\n"
+        "  sub/dvc.yaml:report:\n    experiment: rt-sub\n",
     )
-    dvc(root, "repro", env=stage_env())  # the map's tracking_uri: the env has none
+    # Every dvc.yaml; the map's tracking_uri is used: the env has none.
+    dvc(root, "repro", "-R", ".", env=stage_env())
     lock = yaml.safe_load((root / "dvc.lock").read_text())
     commit = git(root, "rev-parse", "HEAD").strip()
 
@@ -123,6 +126,13 @@ def test_runs_are_tagged_with_the_pipeline_state(
     assert member_tags["dvc.stage"] == "fe@a"
     assert member_tags["dvc.dep.train.py"] == deps["train.py"]
 
+    # DVC names a nested stage from the root, as the map does.
+    nested = mlflow_server.rest.experiment_by_name("rt-sub")
+    assert nested is not None
+    nested_runs = mlflow_server.rest.search_runs([nested["experiment_id"]])
+    nested_tags = {t["key"]: t["value"] for t in nested_runs[0]["data"]["tags"]}
+    assert nested_tags["dvc.stage"] == "sub/dvc.yaml:report"
+
 
 @pytest.mark.slow
 def test_default_tracking_uri_is_sqlite_at_the_repo_root(tmp_path: Path) -> None:
@@ -130,7 +140,7 @@ def test_default_tracking_uri_is_sqlite_at_the_repo_root(tmp_path: Path) -> None
     (root / "dvc.yaml").write_text(
         "stages:\n  train:\n    wdir: sub\n    cmd: python ../train.py\n"
     )
-    (root / "sub").mkdir()
+    (root / "sub" / "dvc.yaml").unlink()
     dvc(root, "repro", env=stage_env())
     assert (root / "mlflow.db").is_file()
     assert not (root / "sub" / "mlflow.db").exists()
