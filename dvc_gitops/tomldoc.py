@@ -8,6 +8,7 @@ requirement and a fixer can rewrite just its characters.
 
 from __future__ import annotations
 
+import bisect
 import re
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ TomlPath = tuple[str | int, ...]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_BLANK = re.compile(r"[ \t]*(?:#[^\n]*)?")
+_BLANK_LINES = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
 # A number, boolean, or date (with an optional time after a space).
 _SCALAR = re.compile(r"[^,\]}\s#]+(?: [0-9:.+Z-]+)?")
 
@@ -70,16 +73,21 @@ class TomlDoc:
         return span.mark if span is not None else self.key_mark(path)
 
 
-def load(text: str, path: str) -> TomlDoc:
-    """Parse `text`; raises TomlProblem with the line and column tomllib reports."""
+def parse(text: str) -> dict[str, Any]:
+    """The data only (no positions); raises TomlProblem with tomllib's line and column."""
     try:
-        data = tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = _ERROR_AT.search(message)
         mark = Mark(int(found[1]), int(found[2])) if found else Mark(1, 1)
         raise TomlProblem(mark, _ERROR_AT.sub("", message).strip()) from None
-    doc = TomlDoc(path, text, data)
+
+
+def load(text: str, path: str) -> TomlDoc:
+    """Parse `text` and record positions; raises TomlProblem like `parse`."""
+    doc = TomlDoc(path, text, parse(text))
     _Scanner(doc).scan()
     return doc
 
@@ -96,14 +104,8 @@ class _Scanner:
         self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", self.text)]
 
     def mark(self, offset: int) -> Mark:
-        lo, hi = 0, len(self.line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return Mark(lo + 1, offset - self.line_starts[lo] + 1)
+        line = bisect.bisect_right(self.line_starts, offset)
+        return Mark(line, offset - self.line_starts[line - 1] + 1)
 
     def scan(self) -> None:
         text = self.text
@@ -228,13 +230,7 @@ class _Scanner:
 
     def skip(self, newlines: bool = False) -> None:
         """Past spaces and comments (and newlines when `newlines`)."""
-        text = self.text
-        while self.pos < len(text):
-            char = text[self.pos]
-            if char in " \t" or (newlines and char in "\r\n"):
-                self.pos += 1
-            elif char == "#":
-                end = text.find("\n", self.pos)
-                self.pos = len(text) if end < 0 else end
-            else:
-                return
+        pattern = _BLANK_LINES if newlines else _BLANK
+        found = pattern.match(self.text, self.pos)
+        if found:
+            self.pos = found.end()

@@ -251,8 +251,15 @@ def test_markers_are_kept(make_repo: Callable[..., Path]) -> None:
 
 PROBLEM_CASES = {
     "bad TOML": (
-        {"uv.lock": "[[package]\nname = 1\n"},
-        "uv.lock:1:10: DG507 invalid TOML: Expected ']]' at the end of an array declaration",
+        {"Pipfile": "[[packages]\nname = 1\n"},
+        "Pipfile:1:11: DG507 invalid TOML: Expected ']]' at the end of an array declaration",
+    ),
+    "lock with merge conflict markers": (
+        {
+            "uv.lock": "[[package]]\nname = 'dvc'\n<<<<<<< HEAD\nversion = '3.67.1'\n=======\n"
+            "version = '3.66.0'\n>>>>>>> other\n"
+        },
+        "uv.lock:3:1: DG507 merge conflict markers: regenerate the lock",
     ),
     "bad requirement": (
         {"requirements.txt": "dvc==3.67.1\ndvc >= = 3\n"},
