@@ -920,3 +920,38 @@ def test_fixing_a_requirement_changes_only_its_specifier(
     inserted = len("==3.67.1")
     assert fixed[: edit.start] == text[: edit.start]
     assert fixed[edit.start + inserted :] == text[edit.end :]
+
+
+CONFIG_CASES = {
+    "default: compared with the interpreter running the tests": ("", 1, "DG505"),
+    "installed = false": ("[tool.dvc-gitops.pinned]\ninstalled = false\n", 0, "No findings."),
+    "a wrong type is a usage error": (
+        '[tool.dvc-gitops.pinned]\ninstalled = "no"\n',
+        2,
+        "check-dvc-pinned: error: pyproject.toml: 'installed' in [tool.dvc-gitops.pinned] "
+        "must be bool",
+    ),
+    "an unknown key is a usage error": (
+        '[tool.dvc-gitops.pinned]\npyhton = "x"\n',
+        2,
+        "unknown key 'pyhton' in [tool.dvc-gitops.pinned] (did you mean 'python'?)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CONFIG_CASES, ids=list(CONFIG_CASES))
+def test_config_table(
+    case: str,
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`[tool.dvc-gitops.pinned]`: `installed` and `python`, checked like every table."""
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    table, code, expected = CONFIG_CASES[case]
+    # the interpreter running the tests has the DVC this repository pins, never 3.0.0
+    in_dir(make_repo({"pyproject.toml": f"[project]\ndependencies = ['dvc==3.0.0']\n{table}"}))
+    assert check_dvc_pinned.main([]) == code
+    out, err = capsys.readouterr()
+    assert expected in out + err
