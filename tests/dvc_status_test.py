@@ -221,6 +221,31 @@ def test_added_and_removed_params_keys(repo: Path, run: Run) -> None:
     ]
 
 
+def test_params_from_json_and_toml_files(tmp_path: Path, run: Run) -> None:
+    root = write_tree(
+        tmp_path / "formats",
+        {
+            "config.json": '{"model": {"depth": 3, "loss": "l2"}}\n',
+            "config.toml": '[data]\nsource = "a.csv"\nrows = 10\n',
+            "dvc.yaml": "stages:\n  fit:\n    cmd: echo fit > fit.txt\n    params:\n"
+            "      - config.json:\n          - model\n"
+            "      - config.toml:\n          - data.source\n    outs:\n      - fit.txt\n",
+        },
+    )
+    git_init(root, commit=False)
+    dvc(root, "init", "-q")
+    dvc(root, "repro", "-q")
+    (root / "config.json").write_text('{"model": {"depth": 4, "loss": "l2", "seed": 0}}\n')
+    (root / "config.toml").write_text('[data]\nsource = "b.csv"\nrows = 11\n')
+    os.chdir(root)
+    _, lines, _ = run()
+    assert lines == [
+        "dvc.yaml:2:3: DG401 stage 'fit' is stale: params config.json:model.depth 3 -> 4, "
+        'config.json:model.seed (absent) -> 0; param config.toml:data.source "a.csv" -> '
+        '"b.csv"; nothing downstream; run `dvc repro fit` and commit dvc.lock'
+    ]
+
+
 def test_changed_data_file_lists_every_stage_downstream(repo: Path, run: Run) -> None:
     (repo / "data/raw.csv").write_text("x,y\n1,2\n3,4\n")
     _, lines, _ = run()

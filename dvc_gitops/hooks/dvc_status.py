@@ -232,6 +232,10 @@ def run_dvc_status(
 
 def _end_process_group(process: subprocess.Popen[str]) -> None:
     """Stop DVC and its children: TERM, a short grace, then KILL; reap the process."""
+    if os.name == "nt":  # no process groups to signal: end DVC itself
+        process.kill()
+        process.communicate()
+        return
     for sig, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(process.pid, sig)
