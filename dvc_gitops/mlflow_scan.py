@@ -104,10 +104,24 @@ ParamsReader = Callable[[str], Any]
 
 
 class _File:
-    """An opened file, as far as resolution is concerned: its repo-relative path."""
+    """A file (or folder) path or an opened file, as far as resolution is concerned."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = posixpath.normpath(path)  # repo-relative
+
+    def join(self, *parts: str) -> _File:
+        return _File(posixpath.join(self.path, *parts))
+
+    def parent(self) -> _File:
+        return _File(posixpath.dirname(self.path) or ".")
+
+
+# Calls that turn a path into a path or an open file: `open(p)`, `Path(p)`, `abspath(p)`.
+_OPENERS = frozenset(
+    {"open", "io.open", "pathlib.Path", "os.path.abspath", "os.path.realpath", "os.fspath"}
+)
+# Methods of a path or open file that still mean that file: `.read_text()`, `.resolve()`.
+_SAME_FILE_METHODS = frozenset({"read_text", "read", "resolve", "absolute", "open"})
 
 
 class _Unresolved(Exception):
@@ -326,17 +340,26 @@ class _Visitor(ast.NodeVisitor):
                 else:
                     parts.append(str(self.resolve(part, depth + 1)))
             return "".join(parts)
-        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Div)):
             left = self.resolve(expr.left, depth + 1)
             right = self.resolve(expr.right, depth + 1)
-            if isinstance(left, str) and isinstance(right, str):
+            if isinstance(expr.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
                 return left + right
+            if isinstance(expr.op, ast.Div) and isinstance(left, _File) and isinstance(right, str):
+                return left.join(right)  # Path(__file__).parent / "params.yaml"
             raise _Unresolved(_source(expr))
         if isinstance(expr, ast.Name):
             bound = self.bindings.get(expr.id)
             if bound is None:
+                if expr.id == "__file__":
+                    return _File(self.found.path)
                 raise _Unresolved(expr.id)
             return self.resolve(bound, depth + 1)
+        if isinstance(expr, ast.Attribute) and expr.attr == "parent":
+            base = self.resolve(expr.value, depth + 1)
+            if isinstance(base, _File):
+                return base.parent()
+            raise _Unresolved(_source(expr))
         if isinstance(expr, ast.Subscript):
             container = self.resolve(expr.value, depth + 1)
             key = self.resolve(expr.slice, depth + 1)
@@ -354,11 +377,21 @@ class _Visitor(ast.NodeVisitor):
             if isinstance(container, dict) and key not in container and len(expr.args) > 1:
                 return self.resolve(expr.args[1], depth + 1)
             return _lookup(container, key, expr)
-        if name in ("open", "io.open", "pathlib.Path", "Path") and expr.args:
+        if name in _OPENERS and expr.args:
             target = self.resolve(expr.args[0], depth + 1)
-            if isinstance(target, str):
-                return _File(posixpath.normpath(posixpath.join(self.cwd, target)))
-        if isinstance(expr.func, ast.Attribute) and expr.func.attr in ("read_text", "read"):
+            if isinstance(target, str):  # a relative path is read from the stage's wdir
+                target = _File(self.cwd).join(target)
+            if isinstance(target, _File):
+                return target
+        if name in ("os.path.join", "posixpath.join") and expr.args:
+            parts = [self.resolve(a, depth + 1) for a in expr.args]
+            if isinstance(parts[0], _File) and all(isinstance(p, str) for p in parts[1:]):
+                return parts[0].join(*parts[1:])
+        if name == "os.path.dirname" and expr.args:
+            target = self.resolve(expr.args[0], depth + 1)
+            if isinstance(target, _File):
+                return target.parent()
+        if isinstance(expr.func, ast.Attribute) and expr.func.attr in _SAME_FILE_METHODS:
             opened = self.resolve(expr.func.value, depth + 1)
             if isinstance(opened, _File):
                 return opened

@@ -414,3 +414,21 @@ def test_rest_client_against_the_real_server(mlflow_server: MlflowServer) -> Non
 def test_rest_client_refuses_non_http_uris() -> None:
     with pytest.raises(ValueError, match="not an http"):
         MlflowRest("sqlite:///mlflow.db")
+
+
+@pytest.mark.parametrize(
+    ("env", "authorization", "verifies"),
+    [
+        ({}, None, True),
+        ({"MLFLOW_TRACKING_USERNAME": "u"}, "Basic " + base64.b64encode(b"u:").decode(), True),
+        ({"MLFLOW_TRACKING_TOKEN": "t", "MLFLOW_TRACKING_USERNAME": "u"}, "Bearer t", True),
+        ({"MLFLOW_TRACKING_INSECURE_TLS": "true"}, None, False),
+    ],
+)
+def test_rest_client_reads_mlflows_environment(
+    env: dict[str, str], authorization: str | None, verifies: bool
+) -> None:
+    client = MlflowRest("https://mlflow.example.invalid/", env=env)
+    assert client.uri == "https://mlflow.example.invalid"
+    assert client.headers.get("Authorization") == authorization
+    assert (client.context is None) is verifies

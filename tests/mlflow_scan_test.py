@@ -226,6 +226,32 @@ def test_names_from_params_files(source: str) -> None:
     assert [c.value for c in scan.experiments] == ["from-params"]
 
 
+@pytest.mark.parametrize(
+    "opened",
+    [
+        "Path(__file__).parent.parent / 'params.yaml'",
+        "Path(__file__).resolve().parent.parent / 'params.yaml'",
+        "os.path.join(os.path.dirname(os.path.dirname(__file__)), 'params.yaml')",
+        "os.path.join(os.path.dirname(__file__), '..', 'params.yaml')",
+    ],
+)
+def test_params_file_next_to_the_script(opened: str) -> None:
+    asked: list[str] = []
+
+    def read(rel: str) -> object:
+        asked.append(rel)
+        return PARAMS.get(rel)
+
+    source = (
+        "import os\nfrom pathlib import Path\nimport mlflow, yaml\n"
+        f"PARAMS = yaml.safe_load(open({opened}))\n"
+        "mlflow.set_experiment(PARAMS['train']['experiment'])\n"
+    )
+    scan = scan_source(source, "src/train.py", "elsewhere", read)
+    assert asked == ["params.yaml"]
+    assert scan.experiments[0].value == "from-params"
+
+
 def test_params_file_is_read_relative_to_the_stage_wdir() -> None:
     asked: list[str] = []
 
