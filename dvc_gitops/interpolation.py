@@ -231,6 +231,14 @@ class Context:
                 if isinstance(key, str):
                     self._record((*path, key), item, source)
 
+    def source_of(self, path: tuple[str, ...]) -> str | None:
+        """Where the key at `path` (or the mapping holding it) was defined."""
+        for depth in range(len(path), 0, -1):
+            source = self.sources.get(path[:depth])
+            if source is not None:
+                return source
+        return None
+
     def _source_under(self, path: tuple[str, ...]) -> str:
         if path in self.sources:
             return self.sources[path]

@@ -1018,11 +1018,32 @@ class _FileResolver:
                 return Mark(line, match.start() - newline)
         return _mark(node, fallback)
 
+    def _elsewhere(self, expression: str) -> str | None:
+        """A hint when another folder's params.yaml has the key (each dvc.yaml reads only
+        the one beside it)."""
+        parts = [p.strip() for p in expression.replace("[", ".").replace("]", "").split(".")]
+        for dvcfile, params in self.pipeline.default_params.items():
+            if dvcfile == self.dvcfile:
+                continue
+            other = self.pipeline.contexts.get(dvcfile)
+            node: Any = other.data if other else None
+            for part in parts:
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is not None and other and other.source_of(tuple(parts)) == params:
+                relative = posixpath.relpath(params, self.folder)
+                return (
+                    f"'{expression.strip()}' is in {params}, but a dvc.yaml reads only the "
+                    f"params.yaml beside it; add `vars: [{relative}]` to load that file"
+                )
+        return None
+
     def _report(self, exc: InterpolationError, text: str, mark: Mark, context: Context) -> None:
         if exc.kind == "missing" and self.incomplete:
             return  # the file-level failure already explains it
         if exc.kind == "missing":
-            hint = _missing_hint(exc.expression, context, join_path(self.folder, DEFAULT_PARAMS))
+            hint = self._elsewhere(exc.expression) or _missing_hint(
+                exc.expression, context, join_path(self.folder, DEFAULT_PARAMS)
+            )
             message = f"{exc.message}: {hint}"
         elif exc.kind == "shell":
             name = re.split(r"[^A-Za-z0-9_]", exc.expression.lstrip("#"), maxsplit=1)[0]
