@@ -683,3 +683,54 @@ def test_module_never_imports_dvc() -> None:
     code = "import sys, dvc_gitops.hooks.dvc_status; print('dvc' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False"
+
+
+# -- reading DVC's answer, without DVC ------------------------------------------------------
+
+
+def test_parse_entries_sorts_every_kind_and_keeps_unknown_ones() -> None:
+    changes = dvc_status.parse_entries(
+        [
+            {"changed deps": {"src/a.py": "modified", "params.yaml": {"x.y": "new"}}},
+            {"changed deps": {"p.yaml": "deleted"}},
+            {"changed outs": {"out.bin": "not in cache"}},
+            "changed command",
+            "changed checksum",
+        ],
+        params_files={"p.yaml"},
+    )
+    assert changes.deps == {"src/a.py": "modified"}
+    assert changes.params == {"params.yaml": {"x.y": "new"}, "p.yaml": "deleted"}
+    assert changes.outs == {"out.bin": "not in cache"}
+    assert changes.command and not changes.always
+    assert changes.other == ["changed checksum"]
+
+
+def test_dotted_keys_and_section_diffs() -> None:
+    values = {"a": {"b": [10, {"c": 1}]}, "x.y": 2}
+    assert dvc_status._lookup(values, "a.b.1.c") == 1
+    assert dvc_status._lookup(values, "x.y") == 2
+    assert dvc_status._lookup(values, "a.z") is dvc_status._MISSING
+    assert dvc_status._diff("s", {"k": 1, "n": {"m": 1}}, {"k": 1, "n": {"m": 2}, "new": 3}) == [
+        ("s.n.m", 1, 2),
+        ("s.new", dvc_status._MISSING, 3),
+    ]
+    # DVC compares with ==: a leaf it would not call modified is not listed either.
+    assert dvc_status._diff("k", {"a": 1, "b": 2}, {"a": 1.0, "b": 3}) == [("k.b", 2, 3)]
+
+
+def test_dvc_error_output_becomes_one_line() -> None:
+    # What DVC 3.67 prints on stderr for a dvc.yaml with a YAML syntax error.
+    stderr = (
+        "ERROR: './dvc.yaml' is invalid.\n\n"
+        "While parsing a flow node, in line 52, column 1\n"
+        "Expected the node content, but found '<stream end>', in line 52, column 1\n"
+        "  52                                                                            \n"
+    )
+    assert dvc_status._dvc_error(1, stderr, ()) == (
+        "`dvc status` failed: './dvc.yaml' is invalid: While parsing a flow node, in line 52, "
+        "column 1; fix it (check-dvc-yaml shows where)"
+    )
+    assert dvc_status._dvc_error(255, "", ()) == (
+        "`dvc status` failed: no error message (exit 255); fix it (check-dvc-yaml shows where)"
+    )

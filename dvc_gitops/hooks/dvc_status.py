@@ -642,7 +642,7 @@ def _diff(key: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
         for sub in [*old, *(k for k in new if k not in old)]:
             found += _diff(f"{key}.{sub}", old.get(sub, _MISSING), new.get(sub, _MISSING))
         return found
-    if old == new and type(old) is type(new):
+    if old == new:  # DVC's own comparison: 1 and 1.0 are the same value to it
         return []
     return [(key, old, new)]
 
