@@ -762,8 +762,8 @@ OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     ),
 ]
 HELP = (
-    "Report stale stages from the project's own `dvc status`, with the stages that will "
-    "re-run after them. Exit 0 (warnings) unless --fail; 2 when DVC cannot be run here, "
+    "Report stale stages from the project's own `dvc status`, with the stages downstream "
+    "of them. Exit 0 (warnings) unless --fail; 2 when DVC cannot be run here, "
     "4 when DVC fails or times out."
 )
 
@@ -793,7 +793,9 @@ def _build_status_command() -> click.Command:
     function: Callable[..., Any] = common_options(_status_command)
     for option in OPTIONS:
         function = option(function)
-    return click.command("status", help=HELP)(function)
+    return click.command(
+        "status", help=HELP, context_settings={"help_option_names": ["-h", "--help"]}
+    )(function)
 
 
 status_command = _build_status_command()
