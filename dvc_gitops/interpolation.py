@@ -112,7 +112,7 @@ def _syntax(inner: str) -> InterpolationError:
     )
 
 
-def to_text(value: Any, key: str | None = None, config: Mapping[str, str] | None = None) -> str:
+def to_text(value: Any, config: Mapping[str, str] | None = None) -> str:
     """A value as DVC writes it into a longer string."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -296,7 +296,7 @@ class Context:
             value = self.select(match["inner"])
             _check_type(value, key, match["inner"])
             pieces.append(text[index : match.start()])
-            pieces.append(to_text(value, key, config))
+            pieces.append(to_text(value, config))
             index = match.end()
         pieces.append(text[index:])
         return "".join(pieces).replace("\\${", "${")

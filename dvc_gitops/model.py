@@ -939,7 +939,7 @@ class _FileResolver:
         elif cmd is None or cmd is _FAILED:
             cmds = [] if cmd is None else [str(raw_cmd)]
         else:
-            cmds = [cmd if isinstance(cmd, str) else to_text(cmd, "cmd", self.config)]
+            cmds = [cmd if isinstance(cmd, str) else to_text(cmd, self.config)]
         stage = Stage(
             address=address,
             name=name,
@@ -948,7 +948,7 @@ class _FileResolver:
             wdir=wdir,
             cmds=cmds,
             cmd_mark=_mark(cmd_node, stage_mark),
-            deps=self._deps(resolved.get("deps"), template.get("deps"), node, wdir, stage_mark),
+            deps=self._deps(resolved.get("deps"), node, wdir, stage_mark),
             outs=[
                 out
                 for kind in ("outs", "metrics", "plots")
@@ -981,7 +981,7 @@ class _FileResolver:
                 try:
                     return context.resolve_text(item, key, self.config)
                 except InterpolationError as exc:
-                    self._report(exc, item, self._template_mark(item_node, exc, fallback), context)
+                    self._report(exc, self._template_mark(item_node, exc, fallback), context)
                     return _FAILED
             if isinstance(item, list):
                 return [walk(v, _child(item_node, i)[1]) for i, v in enumerate(item)]
@@ -1037,7 +1037,7 @@ class _FileResolver:
                 )
         return None
 
-    def _report(self, exc: InterpolationError, text: str, mark: Mark, context: Context) -> None:
+    def _report(self, exc: InterpolationError, mark: Mark, context: Context) -> None:
         if exc.kind == "missing" and self.incomplete:
             return  # the file-level failure already explains it
         if exc.kind == "missing":
@@ -1059,7 +1059,6 @@ class _FileResolver:
     def _deps(
         self,
         resolved: Any,
-        raw: Any,
         node: yaml.Node | None,
         wdir: str,
         fallback: Mark,
