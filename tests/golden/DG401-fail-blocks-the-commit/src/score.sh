@@ -1,0 +1,1 @@
+wc -c model.txt > score.txt

@@ -1,0 +1,1 @@
+cat params.yaml > model.txt
