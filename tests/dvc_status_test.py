@@ -532,6 +532,18 @@ def test_not_a_dvc_repository(tmp_path: Path, run: Run) -> None:
     )
 
 
+def test_scope_staged_outside_git(tmp_path: Path, run: Run) -> None:
+    root = write_tree(tmp_path / "no-git", {"dvc.yaml": "stages:\n  a:\n    cmd: echo a\n"})
+    dvc(root, "init", "-q", "--no-scm")
+    os.chdir(root)
+    assert run("--scope", "staged") == (
+        2,
+        [],
+        "dvc-status: error: --scope staged needs a git repository (git diff --cached failed)\n",
+    )
+    assert run() == (0, [], "")  # the whole-repository scope needs no git
+
+
 def test_dvc_not_installed(
     repo: Path, run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
