@@ -80,8 +80,17 @@ def installed_versions(
     )
     missing = [p for p in packages if p not in known]
     if missing:
-        known.update(_read_metadata(interpreter.python, missing))
+        try:
+            known.update(_read_metadata(interpreter.python, missing))
+        except InterpreterProblem as exc:
+            if interpreter.source == "--python":  # the user named it: say it is broken
+                raise ConfigError(f"--python: '{python}' {exc}") from None
+            known.update(dict.fromkeys(missing))  # a broken venv holds nothing to compare
     return {p: known[p] for p in packages}
+
+
+class InterpreterProblem(Exception):
+    """The interpreter could not run the metadata query (one line: why)."""
 
 
 def _read_metadata(python: str, packages: Sequence[str]) -> dict[str, str | None]:
@@ -105,7 +114,15 @@ def _read_metadata(python: str, packages: Sequence[str]) -> dict[str, str | None
             timeout=30,
             check=False,
         )
-        parsed = json.loads(done.stdout) if done.returncode == 0 else {}
-    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
-        parsed = {}
-    return {p: parsed.get(p) if isinstance(parsed, dict) else None for p in packages}
+    except subprocess.TimeoutExpired:
+        raise InterpreterProblem("did not answer within 30 s") from None
+    except OSError as exc:
+        raise InterpreterProblem(f"cannot run: {exc.strerror or exc}") from None
+    try:
+        parsed = json.loads(done.stdout) if done.returncode == 0 else None
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise InterpreterProblem(f"is not a Python that can read package metadata: {last}")
+    return {p: parsed.get(p) for p in packages}

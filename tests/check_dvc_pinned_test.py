@@ -761,6 +761,25 @@ def test_plugin_from_an_extra_but_not_installed(
     ]
 
 
+def test_a_python_that_is_not_one_is_a_usage_error(
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = in_dir(make_repo({"requirements.txt": "dvc==3.67.1\n", "fake-python": "#!/bin/sh\n"}))
+    (root / "fake-python").chmod(0o755)
+    (root / "not-executable").write_text("print(1)\n")
+    assert check_dvc_pinned.main(["--python", "fake-python"]) == 2
+    assert capsys.readouterr().err == (
+        "check-dvc-pinned: error: --python: 'fake-python' is not a Python that can read "
+        "package metadata: exit 0\n"
+    )
+    assert check_dvc_pinned.main(["--python", "not-executable"]) == 2
+    assert capsys.readouterr().err == (
+        "check-dvc-pinned: error: --python: 'not-executable' cannot run: Permission denied\n"
+    )
+
+
 def test_a_missing_python_is_a_usage_error(
     make_repo: Callable[..., Path],
     in_dir: Callable[[Path], Path],

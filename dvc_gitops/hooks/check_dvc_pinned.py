@@ -165,7 +165,7 @@ class _Run:
             packages = sorted(
                 {"dvc", *(p.package for p in self.pins), *(n.package for n in self.needs)}
             )
-            self.installed = installed_versions(project, packages, self.interpreter.python)
+            self.installed = installed_versions(project, packages, self.python)
         self.edits: dict[str, list[tuple[Pin, str]]] = {}
 
     def declared(self, package: str) -> list[Pin]:
