@@ -50,41 +50,55 @@ class Need:
 
 def plugin_needs(project: Project) -> list[Need]:
     """Plugins the remotes in .dvc/config and external URLs (dvc.yaml, .dvc files) need."""
-    needs = list(_remote_needs(project))
+    remotes = remote_urls(project)
+    needs = list(_remote_needs(remotes))
     for dvcfile in project.dvc_yaml_files:
-        needs.extend(_dvc_yaml_needs(project, dvcfile))
-    needs.extend(_dvc_file_needs(project))
+        needs.extend(_dvc_yaml_needs(project, dvcfile, remotes))
+    needs.extend(_dvc_file_needs(project, remotes))
     return needs
 
 
-def _remote_needs(project: Project) -> Iterator[Need]:
-    path = ".dvc/config"
-    if not project.exists(path):
-        return
+CONFIG = ".dvc/config"
+
+
+def remote_urls(project: Project) -> dict[str, tuple[str, Mark]]:
+    """Remote name -> (url, where the url is written) from the tracked .dvc/config."""
+    if not project.exists(CONFIG):
+        return {}
     try:
-        text = project.read_text(path)
+        text = project.read_text(CONFIG)
         configparser.ConfigParser(interpolation=None).read_string(text)
     except (FileProblem, configparser.Error):
-        return  # check-dvc-config reports a config DVC cannot read
+        return {}  # check-dvc-config reports a config DVC cannot read
     urls: dict[str, tuple[str, Mark]] = {}
     for section, key, line, offset, value in ini_values(text):
         name = _remote_name(section)
         if name is not None and key == "url":
             column = offset - text.rfind("\n", 0, offset)
             urls[name] = (value.strip(), Mark(line, column))
-    for name, (url, mark) in urls.items():
+    return urls
+
+
+def scheme_of(url: str, remotes: dict[str, tuple[str, Mark]]) -> str:
+    """The URL scheme DVC opens `url` with, following `remote://name/path` references."""
+    scheme = urlparse(url).scheme
+    seen: set[str] = set()
+    while scheme == "remote":
+        other = urlparse(url).netloc
+        if other in seen or other not in remotes:
+            break
+        seen.add(other)
+        url = remotes[other][0]
         scheme = urlparse(url).scheme
-        seen = {name}
-        while scheme == "remote":  # remote://other/path: the other remote's scheme
-            other = urlparse(url).netloc
-            if other in seen or other not in urls:
-                break
-            seen.add(other)
-            url = urls[other][0]
-            scheme = urlparse(url).scheme
+    return scheme
+
+
+def _remote_needs(remotes: dict[str, tuple[str, Mark]]) -> Iterator[Need]:
+    for name, (url, mark) in remotes.items():
+        scheme = scheme_of(url, remotes)
         if scheme in PLUGINS:
             package, extra = PLUGINS[scheme]
-            yield Need(package, extra, path, mark, f"remote '{name}' ({url})")
+            yield Need(package, extra, CONFIG, mark, f"remote '{name}' ({url})")
 
 
 def _remote_name(section: str) -> str | None:
@@ -94,7 +108,9 @@ def _remote_name(section: str) -> str | None:
     return None
 
 
-def _dvc_yaml_needs(project: Project, dvcfile: str) -> Iterator[Need]:
+def _dvc_yaml_needs(
+    project: Project, dvcfile: str, remotes: dict[str, tuple[str, Mark]]
+) -> Iterator[Need]:
     try:
         doc = project.yaml(dvcfile)
     except (YamlProblem, FileProblem):
@@ -112,7 +128,7 @@ def _dvc_yaml_needs(project: Project, dvcfile: str) -> Iterator[Need]:
                     url = str(next(iter(entry)))
                 if not isinstance(url, str):
                     continue
-                scheme = urlparse(url).scheme
+                scheme = scheme_of(url, remotes)
                 if scheme not in PLUGINS:
                     continue
                 json_path = ("stages", stage_name, *prefix, section, index)
@@ -122,7 +138,7 @@ def _dvc_yaml_needs(project: Project, dvcfile: str) -> Iterator[Need]:
                 yield Need(package, extra, dvcfile, mark, what)
 
 
-def _dvc_file_needs(project: Project) -> Iterator[Need]:
+def _dvc_file_needs(project: Project, remotes: dict[str, tuple[str, Mark]]) -> Iterator[Need]:
     """External deps of `.dvc` files (`dvc import-url s3://...` writes them)."""
     for path in _dvc_files(project):
         try:
@@ -132,7 +148,7 @@ def _dvc_file_needs(project: Project) -> Iterator[Need]:
         deps = doc.data.get("deps") if isinstance(doc.data, dict) else None
         for index, dep in enumerate(deps if isinstance(deps, list) else []):
             url = dep.get("path") if isinstance(dep, dict) else None
-            scheme = urlparse(url).scheme if isinstance(url, str) else ""
+            scheme = scheme_of(url, remotes) if isinstance(url, str) else ""
             if scheme in PLUGINS:
                 package, extra = PLUGINS[scheme]
                 mark = doc.value_mark(("deps", index, "path"))

@@ -473,6 +473,14 @@ RULE_CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         [".dvc/config:2:11 DG506"],  # one finding per file and plugin
     ),
+    "remote:// deps in dvc.yaml": (
+        {
+            ".dvc/config": "['remote \"data\"']\n    url = gdrive://folder-id\n",
+            "dvc.yaml": "stages:\n  get:\n    cmd: x\n    deps:\n    - remote://data/raw.csv\n",
+            "requirements.txt": "dvc==3.67.1\n",
+        },
+        [".dvc/config:2:11 DG506", "dvc.yaml:5:7 DG506"],
+    ),
     "external outs in dvc.yaml": (
         {
             "dvc.yaml": "stages:\n  get:\n    cmd: x\n    deps:\n    - gs://b/in\n"
