@@ -415,10 +415,13 @@ def _extra_key(doc: YamlDoc, path: JsonPath, key: Any) -> Finding:
     where = _place(path, inner=True)
     in_stage = _is_stage(path)
     if not isinstance(key, str):
+        name = f"key {key!r} in {where}"
+        if _is_output_entry(path):
+            name = f"{OUTPUT_KINDS[str(path[-2])]} path {key!r} of stage '{path[1]}'"
         return NON_TEXT_KEY.at_key(
             doc,
             at,
-            f"key {key!r} in {where} is read by YAML as {_found(key)}; DVC wants text: "
+            f"{name} is read by YAML as {_found(key)}; DVC wants text: "
             f"quote it ('{_yaml_text(key)}')",
         )
     if in_stage and _is_foreach(doc, path):
@@ -591,6 +594,17 @@ def _wrong_type(doc: YamlDoc, path: JsonPath, instance: Any, expected: Any) -> F
             path,
             f"{where} is a mapping with `path:` (the DVC 1 form); deps are plain paths: "
             f"write `- {_yaml_text(instance['path'])}`",
+        )
+    if isinstance(instance, dict) and path[-2:-1] == ("deps",):
+        first = next(iter(instance), "path")
+        return WRONG_TYPE.at_value(
+            doc,
+            path,
+            f"{where} is a mapping; deps are plain paths and take no flags: write `- {first}`",
+        )
+    if wanted == ["boolean"] and isinstance(instance, str) and instance in ("true", "false"):
+        return WRONG_TYPE.at_value(
+            doc, path, f"{where} is the text '{instance}', not a boolean: remove the quotes"
         )
     hint = ""
     if wanted == ["boolean"] and isinstance(instance, str) and instance.lower() in _YAML11_BOOLS:
