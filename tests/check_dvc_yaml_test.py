@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,7 @@ DOCUMENT = st.fixed_dictionaries(
 )
 
 
+@cache
 def _dvc_accepts() -> Callable[[Any], bool]:
     """DVC's own validator of dvc.yaml (the test may import dvc; the checks never do)."""
     schema = pytest.importorskip("dvc.schema")
@@ -126,13 +128,10 @@ def _dvc_accepts() -> Callable[[Any], bool]:
     return accepts
 
 
-DVC_ACCEPTS = _dvc_accepts()
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(DOCUMENT)
 def test_schema_matches_dvcs_validator(data: dict[str, Any]) -> None:
-    assert is_valid(data) == DVC_ACCEPTS(data), data
+    assert is_valid(data) == _dvc_accepts()(data), data
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
