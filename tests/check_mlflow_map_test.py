@@ -273,6 +273,9 @@ def test_unreachable_server(
     assert "Connection refused" in findings[0]["message"]
     code, findings = run(["--online", "--offline-ok"], capsys)
     assert (code, [(f["code"], f["severity"]) for f in findings]) == (0, [("DG607", "notice")])
+    Path("pyproject.toml").write_text("[tool.dvc-gitops.mlflow]\noffline-ok = true\n")
+    code, findings = run(["--online"], capsys)  # the same, from the config
+    assert (code, [(f["code"], f["severity"]) for f in findings]) == (0, [("DG607", "notice")])
 
 
 @pytest.fixture
