@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO, VENV_BIN, git_init, write_tree
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import InvalidRequirement, Requirement
 
+from dvc_gitops.config import Config
 from dvc_gitops.dependency_files import dependency_files, read_declarations, requirement_edit
 from dvc_gitops.hooks import check_dvc_pinned
 from dvc_gitops.hooks.check_dvc_pinned import check, find_pins, installed_version
@@ -982,3 +983,75 @@ def test_config_table(
     assert check_dvc_pinned.main([]) == code
     out, err = capsys.readouterr()
     assert expected in out + err
+
+
+FRAGMENTS = [
+    "dvc",
+    "dvc-s3",
+    "==3.67.1",
+    ">=3",
+    "[s3]",
+    "; python_version > '3'",
+    " --hash=sha256:00",
+    "\\\n",
+    "\n",
+    " # c",
+    "-r x.txt",
+    "-c requirements.txt",
+    "[project]",
+    "dependencies = [",
+    "]",
+    '"',
+    "'",
+    "=",
+    "{",
+    "}",
+    "[[package]]",
+    'name = "dvc"',
+    'version = "1"',
+    "install_requires =",
+    "    ",
+    "setup(install_requires=[",
+    "extras_require={",
+    "dependencies:",
+    "  - ",
+    "pip:",
+    "\ufeff",
+    "<<<<<<< ",
+    "\x00",
+]
+DEPENDENCY_FILES = [
+    "requirements.txt",
+    "x.txt",
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "Pipfile",
+    "Pipfile.lock",
+    "uv.lock",
+    "environment.yml",
+]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    files=st.dictionaries(
+        st.sampled_from(DEPENDENCY_FILES),
+        st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join),
+        min_size=1,
+    )
+)
+def test_any_dependency_file_content_gives_findings_never_a_crash(
+    files: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("fuzz")
+    write_tree(root, {**files, "dvc.yaml": DVC_YAML, ".dvc/config": ""})
+    for fix in (False, True):
+        # An invalid pyproject.toml is the config loader's usage error (exit 2): the
+        # check itself runs with the default config.
+        project = Project(root, config=Config())
+        context = CheckContext(project, None, {"installed": False}, fix=fix)
+        for finding in check(context):
+            assert "\n" not in finding.message
