@@ -151,6 +151,8 @@ def scan_cmd(cmd: str, path: str, mark: Mark) -> tuple[list[Claim], list[Claim]]
     """`MLFLOW_EXPERIMENT_NAME=...` / `MLFLOW_TRACKING_URI=...` in a shell command."""
     experiments: list[Claim] = []
     uris: list[Claim] = []
+    if "MLFLOW_" not in cmd:  # the common case, without splitting the command
+        return experiments, uris
     try:
         words = shlex.split(cmd, comments=True)
     except ValueError:
@@ -484,6 +486,7 @@ class StageScanner:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.files: dict[tuple[str, str], ScriptScan] = {}
+        self.imported: dict[tuple[str, str], list[str]] = {}  # (file, wdir) -> its modules
 
     def scan(self, stage: Stage) -> StageScan:
         result = StageScan(stage.address)
@@ -507,7 +510,10 @@ class StageScanner:
             for model in scan.registered_models:
                 if model not in result.registered_models:
                     result.registered_models.append(model)
-            queue.extend(self._local_imports(path, scan, stage.wdir))
+            key = (path, stage.wdir)
+            if key not in self.imported:
+                self.imported[key] = list(self._local_imports(path, scan, stage.wdir))
+            queue.extend(self.imported[key])
         return result
 
     def _sources(self, cmd: str, wdir: str) -> Iterator[Any]:
