@@ -13,8 +13,8 @@ import pytest
 from conftest import git, git_init, write_tree
 from dvc_oracle import ask_dvc
 
-from dvc_gitops import graph_checks
-from dvc_gitops.findings import Finding
+from dvc_gitops import graph_checks, params_checks
+from dvc_gitops.findings import RULES, Finding
 from dvc_gitops.project import Project
 from dvc_gitops.runner import CheckContext
 
@@ -225,8 +225,6 @@ def test_corpus_agreement_on_interpolation_and_graph() -> None:
     """Every case DVC rejects for interpolation or graph reasons gets an error from the
     model's rules; no case DVC accepts gets one. Params rules DVC checks only when
     `repro` runs (RUN_TIME_CODES) are outside a load-time verdict."""
-    from dvc_gitops import params_checks
-
     rows = [line.split("\t") for line in (CORPUS / "VERDICTS.tsv").read_text().splitlines()[1:]]
     wrong: list[str] = []
     judged = 0
@@ -247,3 +245,45 @@ def test_corpus_agreement_on_interpolation_and_graph() -> None:
                 wrong.append(f"{case}: DVC accepts it, yet {errors[0]}")
     print(f"corpus agreement (interpolation, graph, accepted): {judged - len(wrong)}/{judged}")
     assert wrong == []
+
+
+GOLDEN = Path(__file__).parent / "golden"
+# Errors DVC raises only later than loading the pipeline: at `repro` (params, git-tracked
+# outputs), or never, silently dropping stages (a dvc.yaml inside an output folder).
+LATER_THAN_LOAD = {"DG215", "DG217", "DG301", "DG302"}
+
+
+def _golden_cases() -> list[Path]:
+    return sorted(
+        p for p in GOLDEN.glob("DG*") if p.is_dir() and p.name.startswith(("DG21", "DG3"))
+    )
+
+
+@pytest.mark.slow
+def test_golden_cases_agree_with_dvc(tmp_path: Path) -> None:
+    """Each golden case of these rules: DVC refuses to load it exactly when it shows an
+    error DVC raises at load or graph time."""
+    cases: dict[str, dict[str, str]] = {}
+    expect_error: dict[str, bool] = {}
+    for case in _golden_cases():
+        files = {
+            p.relative_to(case).as_posix(): p.read_text()
+            for p in case.rglob("*")
+            if p.is_file() and p.name not in ("args.txt", "expected.txt", ".golden-git")
+        }
+        cases[case.name] = files
+        codes = {
+            line.split(" ")[1]
+            for line in (case / "expected.txt").read_text().splitlines()
+            if ": DG" in line
+        }
+        severe = {c for c in codes if RULES[c].severity == "error"} - LATER_THAN_LOAD
+        expect_error[case.name] = bool(severe)
+    said = ask_dvc(tmp_path, cases)
+    disagree = [
+        f"{name}: we {'expect' if expect_error[name] else 'do not expect'} a DVC error; "
+        f"DVC says {said[name].get('error', 'ok')}"
+        for name in cases
+        if ("error" in said[name]) != expect_error[name]
+    ]
+    assert disagree == []
