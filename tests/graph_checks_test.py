@@ -5,12 +5,13 @@ Pipelines DVC accepts must get no error finding (warnings like stage order are f
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, git_init, write_tree
+from conftest import VENV_BIN, git, git_init, write_tree
 from dvc_oracle import ask_dvc
 
 from dvc_gitops import graph_checks, params_checks
@@ -287,3 +288,20 @@ def test_golden_cases_agree_with_dvc(tmp_path: Path) -> None:
         if ("error" in said[name]) != expect_error[name]
     ]
     assert disagree == []
+
+
+@pytest.mark.slow
+def test_dvc_repro_really_refuses_an_output_committed_to_git(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path,
+        {"dvc.yaml": "stages:\n  a:\n    cmd: echo new > model.pkl\n    outs: [model.pkl]\n"},
+    )
+    (root / "model.pkl").write_text("old\n")
+    git_init(root)
+    subprocess.run([str(VENV_BIN / "dvc"), "init", "-q"], cwd=root, check=True)
+    done = subprocess.run(
+        [str(VENV_BIN / "dvc"), "repro"], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert "already tracked by SCM" in done.stderr
+    assert [f.code for f in findings(root)] == ["DG217"]
