@@ -229,7 +229,10 @@ def test_params_from_json_and_toml_files(tmp_path: Path, run: Run) -> None:
             "config.toml": '[data]\nsource = "a.csv"\nrows = 10\n',
             "dvc.yaml": "stages:\n  fit:\n    cmd: echo fit > fit.txt\n    params:\n"
             "      - config.json:\n          - model\n"
-            "      - config.toml:\n          - data.source\n    outs:\n      - fit.txt\n",
+            "      - config.toml:\n          - data.source\n    outs:\n      - fit.txt\n"
+            # Params only: not a stage DVC always lists; its param changes count.
+            "  audit:\n    cmd: echo audit\n    params:\n      - config.toml:\n"
+            "          - data.rows\n",
         },
     )
     git_init(root, commit=False)
@@ -242,7 +245,9 @@ def test_params_from_json_and_toml_files(tmp_path: Path, run: Run) -> None:
     assert lines == [
         "dvc.yaml:2:3: DG401 stage 'fit' is stale: params config.json:model.depth 3 -> 4, "
         'config.json:model.seed (absent) -> 0; param config.toml:data.source "a.csv" -> '
-        '"b.csv"; nothing downstream; run `dvc repro fit` and commit dvc.lock'
+        '"b.csv"; nothing downstream; run `dvc repro fit` and commit dvc.lock',
+        "dvc.yaml:11:3: DG401 stage 'audit' is stale: param config.toml:data.rows 10 -> 11; "
+        "nothing downstream; run `dvc repro audit` and commit dvc.lock",
     ]
 
 

@@ -447,8 +447,10 @@ def explain(project: Project, result: StatusResult) -> Iterator[Finding]:
             yield from _explain_unmodelled(project, address, entries)
             continue
         changes = parse_entries(entries, {p.file for p in stage.params})
-        if changes.always or stage.always_changed or not (stage.deps or stage.outs):
-            continue  # DVC lists these every time: nothing to act on
+        # DVC lists these on every run (always_changed, or a command with no deps, params
+        # or outs): nothing to act on. A params-only stage is not one of them.
+        if changes.always or stage.always_changed:
+            continue
         path, mark = stage.dvcfile, stage.mark
         lock = _lock_entry(project, stage)
         if lock is not None and _only_absent(project, changes, producers):
