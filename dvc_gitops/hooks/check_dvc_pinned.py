@@ -9,6 +9,7 @@ importing dvc), and reports where they disagree.
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +18,7 @@ import click
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion
 
-from .. import suppressions
+from .. import suppressions, tomldoc
 from ..dependency_files import (
     LOCK_NAMES,
     Declarations,
@@ -253,10 +254,14 @@ class _Run:
             )
             if not self.context.fix or suppressions.hides(self.project, finding):
                 yield finding
-            elif version and pin.edit is not None:
+            elif version and pin.edit is not None and self.edit_parses(pin, version):
                 self.edits.setdefault(pin.path, []).append((pin, version))
             else:
-                why_not = pin.no_edit or "no installed version to pin to"
+                why_not = pin.no_edit or (
+                    "the edited file would not parse (please report this)"
+                    if version
+                    else "no installed version to pin to"
+                )
                 yield dataclasses.replace(
                     finding, message=f"{finding.message}; --fix left it: {why_not}"
                 )
@@ -404,6 +409,20 @@ class _Run:
                 f"but it is not installed in {self.interpreter_name()}: run `pip install "
                 f"'{provider.text.split(';')[0].strip()}'` there",
             )
+
+    def edit_parses(self, pin: Pin, version: str) -> bool:
+        """Whether the file still parses as its format with this one edit applied."""
+        assert pin.edit is not None
+        text = pin.edit.apply(self.project.read_text(pin.path), version)
+        name = pin.path.rsplit("/", 1)[-1]
+        try:
+            if name.endswith(".toml") or name == "Pipfile":
+                tomldoc.parse(text)
+            elif name == "setup.cfg":
+                configparser.ConfigParser(interpolation=None).read_string(text)
+        except (tomldoc.TomlProblem, configparser.Error):
+            return False
+        return True
 
     def write_fixes(self) -> None:
         for path, edits in self.edits.items():
