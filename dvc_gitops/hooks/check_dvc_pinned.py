@@ -185,11 +185,14 @@ class _Run:
         conflict; else the installed one (DG505 says when the two differ).
         """
         ref = self.reference(package)
-        if ref is not None and ref.version:
-            return ref.version, f"pinned at {ref.place}"
         installed = self.installed.get(package)
-        if installed and self.interpreter is not None:
-            return installed, f"installed in {self.interpreter.source}"
+        here = self.interpreter.source if self.interpreter is not None else ""
+        if ref is not None and ref.version:
+            differs = installed and installed != ref.version
+            also = f"; {installed} is installed in {here}" if differs else ""
+            return ref.version, f"pinned at {ref.place}{also}"
+        if installed:
+            return installed, f"installed in {here}"
         return None, ""
 
     def run(self) -> Iterator[Finding]:
