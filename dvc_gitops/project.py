@@ -51,6 +51,10 @@ def find_root(start: Path) -> Path:
     return start
 
 
+def _posix(folder: str, name: str) -> str:
+    return name if folder == "." else Path(folder, name).as_posix()
+
+
 class FileProblem(Exception):
     """A file could not be read; `mark` says where when the content is at fault."""
 
@@ -124,7 +128,7 @@ class Project:
     def dvc_yaml_files(self) -> list[str]:
         """Every dvc.yaml below the root, skipping VCS, DVC, environments, caches, and
         what the root `.dvcignore` hides from DVC (DVC never loads those files either)."""
-        return sorted(f for f in self.walk_files("dvc.yaml") if not self.dvcignored(f))
+        return sorted(self.walk_files("dvc.yaml"))
 
     def dvcignored(self, rel: str) -> bool:
         """Whether the root `.dvcignore` (gitignore syntax, as DVC reads it) hides `rel`."""
@@ -141,19 +145,25 @@ class Project:
 
         return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
 
-    def walk_files(self, *names: str) -> Iterator[str]:
-        """Repo-relative paths of files called one of `names`, anywhere below the root."""
+    def walk_files(self, *names: str, suffixes: tuple[str, ...] = ()) -> Iterator[str]:
+        """Repo-relative paths of files called one of `names` (or ending with one of
+        `suffixes`) below the root, where DVC looks: not in SKIPPED_DIRS, virtual
+        environments, or what the root `.dvcignore` hides."""
         wanted = set(names)
         for folder, dirs, files in os.walk(self.root, onerror=lambda _e: None):
+            rel_folder = os.path.relpath(folder, self.root)
             dirs[:] = sorted(
                 d
                 for d in dirs
                 if d not in SKIPPED_DIRS
                 and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
+                and not self.dvcignored(_posix(rel_folder, d) + "/")
             )
-            for name in files:
-                if name in wanted:
-                    yield Path(os.path.relpath(os.path.join(folder, name), self.root)).as_posix()
+            for name in sorted(files):
+                if name in wanted or (suffixes and name.endswith(suffixes)):
+                    rel = _posix(rel_folder, name)
+                    if not self.dvcignored(rel):
+                        yield rel
 
     @cached_property
     def is_dvc_repo(self) -> bool:

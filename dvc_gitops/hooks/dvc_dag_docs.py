@@ -12,7 +12,6 @@ between the two marker comments change; everything else in the file stays byte f
 
 from __future__ import annotations
 
-import os
 import posixpath
 import sys
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from ..project import SKIPPED_DIRS, FileProblem, Project, find_root
+from ..project import FileProblem, Project, find_root
 from ..runner import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, guarded
 from ..yamldoc import YamlProblem
 
@@ -48,7 +47,7 @@ def pipeline_graph(project: Project) -> Graph:
     pipeline = project.pipeline
     problems = dict(pipeline.problems)
     nodes, edges = list(pipeline.stages), pipeline.edges()
-    for dvcfile in _dvc_files(project):
+    for dvcfile in project.walk_files(suffixes=(".dvc",)):
         outs = _tracked_outs(project, dvcfile)
         if outs is None:
             problems[dvcfile] = "DVC cannot load this .dvc file"
@@ -58,25 +57,6 @@ def pipeline_graph(project: Project) -> Graph:
             if any(_overlap(dep.path, out) for dep in stage.deps for out in outs):
                 edges.append((dvcfile, stage.address))
     return Graph(nodes, edges, problems)
-
-
-def _dvc_files(project: Project) -> list[str]:
-    """Repo-relative `.dvc` files, skipping what DVC and our dvc.yaml search skip."""
-    found = []
-    for folder, dirs, files in os.walk(project.root):
-        rel_folder = Path(folder).relative_to(project.root).as_posix()
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if d not in SKIPPED_DIRS
-            and not (Path(folder, d) / "pyvenv.cfg").exists()
-            and not project.dvcignored(posixpath.normpath(f"{rel_folder}/{d}") + "/")
-        )
-        for name in sorted(files):
-            rel = posixpath.normpath(f"{rel_folder}/{name}")
-            if name.endswith(".dvc") and not project.dvcignored(rel):
-                found.append(rel)
-    return found
 
 
 def _tracked_outs(project: Project, dvcfile: str) -> list[str] | None:
