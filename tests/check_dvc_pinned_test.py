@@ -731,6 +731,37 @@ def test_installed_differs_from_the_pin(
 
 
 @pytest.mark.slow
+def test_proposal_names_the_pin_and_the_installed_version(
+    old_dvc_venv: Path,
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = make_repo(
+        {
+            "pyproject.toml": "[project]\ndependencies = ['dvc==3.67.1']\n",
+            "requirements.txt": "dvc\n",
+        }
+    )
+    (root / ".venv").symlink_to(old_dvc_venv)
+    in_dir(root)
+    assert check_dvc_pinned.main(["--fix"]) == 1
+    assert (root / "requirements.txt").read_text() == "dvc==3.67.1\n"  # never a conflict
+    assert check_dvc_pinned.main([]) == 1
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        f"pyproject.toml:2:18: DG505 dvc {OLD_DVC} is installed in .venv but pinned to 3.67.1 "
+        "here: run `pip install dvc==3.67.1` there, or pin the installed version",
+        "Found 1 finding (1 warning) in 1 file.",
+    ]
+    (root / "requirements.txt").write_text("dvc>=3\n")
+    assert check_dvc_pinned.main(["--select", "DG502"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "requirements.txt:1:1: DG502 dvc is declared as 'dvc>=3', not pinned exactly: write "
+        f"dvc==3.67.1 (pinned at pyproject.toml:2; {OLD_DVC} is installed in .venv)"
+    )
+
+
+@pytest.mark.slow
 def test_fix_pins_the_installed_version(
     old_dvc_venv: Path,
     make_repo: Callable[..., Path],
