@@ -108,12 +108,25 @@ STAGE_ORDER = Rule(
     "bottom, and a file in run order shows the pipeline at a glance.",
     fix="Reorder the stages in dvc.yaml in the order given in the message.",
 )
+AT_IN_STAGE_NAME = Rule(
+    "DG219",
+    "at-in-stage-name",
+    "error",
+    "A stage name (not a foreach or matrix stage) holds '@'.",
+    why="DVC addresses foreach members as `stage@member` and splits every name at its last "
+    "'@', so it never finds a plain stage named `train@v2`: every command on the "
+    "dvc.yaml fails with 'Stage not found'.",
+    fix="Rename the stage without '@' (`train-v2`), or make it a foreach stage.",
+)
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
     """Graph findings for the whole pipeline of the project."""
     project = context.project
     pipeline = project.pipeline
+    for issue in pipeline.issues:
+        if issue.kind == "at-in-name":
+            yield AT_IN_STAGE_NAME.at(issue.file, issue.mark, issue.message)
     yield from _once_per_entry(
         [
             *_output_findings(pipeline),

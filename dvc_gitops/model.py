@@ -778,6 +778,18 @@ class _FileResolver:
                     with_iteration(context, values),
                     stage_mark,
                 )
+        elif "@" in name:
+            # DVC splits an address at its last @ to find a foreach member, so it never
+            # finds a plain stage named this way and refuses the whole file.
+            group, _, member = name.rpartition("@")
+            self.issue(
+                "at-in-name",
+                stage_mark,
+                f"stage name '{name}' holds '@': DVC reads it as member '{member}' of a "
+                f"foreach stage '{group}' and fails ('Stage not found'); rename it, e.g. "
+                f"'{name.replace('@', '-')}'",
+            )
+            self.fail(f"stage name '{name}' holds '@'")
         else:
             self._stage(name, None, definition, value_node, json_path, context, stage_mark)
 
