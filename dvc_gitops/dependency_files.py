@@ -49,7 +49,11 @@ _INCLUDE = re.compile(
 )
 _NAME_AND_EXTRAS = re.compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*(?:\s*\[[^\]]*\])?")
 _CONDA_SPEC = re.compile(r"^(?:[^:\s]+::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<spec>.*)$")
-_CONDA_EXACT = re.compile(r"^(?:==?|\s*)(?P<version>[0-9][0-9A-Za-z.+!_-]*)(?:=\S+)?$")
+# `=3.67.1`, `==3.67.1`, `3.67.1`, each optionally followed by a build string (`=py_0`,
+# ` py_0`): conda's match-spec forms that name one version.
+_CONDA_EXACT = re.compile(
+    r"^(?:==?\s*)?(?P<version>[0-9][0-9A-Za-z.+!_-]*)(?:(?:=|\s+)[A-Za-z0-9_.*]+)?$"
+)
 _POETRY_EXACT = re.compile(r"^\s*(?:==?)?\s*(?P<version>[0-9][0-9A-Za-z.+!-]*)\s*$")
 _PACKAGE_HEADER = re.compile(r"^\[\[package\]\][ \t]*(?:#[^\n]*)?$", re.MULTILINE)
 _SUB_TABLE = re.compile(r"^\[", re.MULTILINE)

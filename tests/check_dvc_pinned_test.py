@@ -172,7 +172,7 @@ PIN_CASES = {
     "conda environment and its pip list": (
         {
             "environment.yml": "name: x\ndependencies:\n  - python=3.11\n"
-            "  - conda-forge::dvc=3.67.1\n  - dvc-s3=3.3\n  - dvc-gs 3.0.2\n"
+            "  - conda-forge::dvc=3.67.1\n  - dvc-s3=3.3\n  - dvc-gs 3.0.2 pyhd8ed1ab_0\n"
             "  - pip:\n    - dvc-ssh==4.2.0\n    - -r requirements-pip.txt\n",
             "requirements-pip.txt": "dvc-azure==3.1.0\n",
         },
