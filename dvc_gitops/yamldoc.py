@@ -15,10 +15,26 @@ from typing import Any
 
 import yaml
 
-try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # PyYAML built without libyaml: slower, same result
-    _Loader = yaml.SafeLoader
+# libyaml's parser when PyYAML was built with it; the pure-Python one gives the same nodes.
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# The tag of a plain scalar nobody tagged: typed later, as YAML 1.2 types it. PyYAML's
+# YAML 1.1 resolver is skipped (it would be wrong, and it costs a regex per scalar), and
+# an explicit `!!str 123` keeps its tag, so it stays text.
+PLAIN_TAG = "tag:dvc-gitops,2026:plain"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """libyaml's composer; plain scalars tagged for `scalar_value`, `<<` as a merge key."""
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class attribute
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return MERGE_TAG if value == "<<" else PLAIN_TAG
+        return super().resolve(kind, value, implicit)
+
 
 _TOO_DEEP = "the document nests too deeply to read (hundreds of levels): flatten it"
 
@@ -280,7 +296,7 @@ def _merged_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node
     """Mapping pairs with `<<` merge keys spliced in; explicit keys come first."""
     merged: list[tuple[yaml.Node, yaml.Node]] = []
     for key, value in node.value:
-        if key.tag == "tag:yaml.org,2002:merge":
+        if key.tag == MERGE_TAG:
             sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
             for source in sources:
                 if isinstance(source, yaml.MappingNode):
@@ -308,14 +324,19 @@ _TIMESTAMP = re.compile(
 _TIMESTAMP_CONSTRUCTOR = yaml.SafeLoader("")
 
 
+# Every null, bool, number and date starts with one of these; other text stays text.
+_TYPED_STARTS = frozenset("0123456789+-.~nNtTfF")
+
+
 def scalar_value(node: yaml.ScalarNode) -> Any:
     """The Python value of a scalar node, typed as DVC's YAML 1.2 loader types it."""
     text: str = node.value
     if node.style:  # quoted and block scalars are always strings
         return text
-    tag = node.tag
-    if tag not in _IMPLICIT_TAGS:  # explicit tags like !!str, !!int
+    if node.tag != PLAIN_TAG:  # explicit tags like !!str, !!int, and `<<`
         return _explicit(node)
+    if text and text[0] not in _TYPED_STARTS:  # most values: paths, commands, names
+        return text
     if _NULL.match(text):
         return None
     if text in _BOOL:
@@ -330,18 +351,6 @@ def scalar_value(node: yaml.ScalarNode) -> Any:
         except ValueError:
             return text
     return text
-
-
-_IMPLICIT_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:merge",
-    "tag:yaml.org,2002:value",
-}
 
 
 def _explicit(node: yaml.ScalarNode) -> Any:
@@ -437,7 +446,7 @@ class _Builder:
         explicit: list[tuple[yaml.Node, yaml.Node]] = []
         merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == MERGE_TAG:
                 merges.append(value_node)
             else:
                 explicit.append((key_node, value_node))

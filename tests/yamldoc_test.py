@@ -40,6 +40,16 @@ def test_plain_scalars_are_typed_like_ruamel(scalar: str) -> None:
     assert _same(load(text, "x").data["k"], RUAMEL.load(text)["k"])
 
 
+@pytest.mark.parametrize(
+    "tagged",
+    ["!!str 123", "!!str true", "!!str null", "!!str 2024-01-31", "!!int 42", "!!float 1.5",
+     "!!bool true", "!!null null"],
+)  # fmt: skip
+def test_explicit_tags_win_like_in_ruamel(tagged: str) -> None:
+    text = f"k: {tagged}\n"
+    assert _same(load(text, "x").data["k"], RUAMEL.load(text)["k"])
+
+
 def test_timestamps_match_ruamel_values() -> None:
     text = "a: 2024-01-31T10:00:00Z\nb: 2001-12-14t21:59:43.10-05:00\n"
     ours, theirs = load(text, "x").data, RUAMEL.load(text)
