@@ -357,10 +357,11 @@ class _Run:
             if have == ref.version:
                 continue
             state = f"{package} {have} is installed" if have else f"{package} is not installed"
+            pinned = "locked" if ref.kind == "lock" else "pinned"
             yield INSTALLED_DIFFERS.at(
                 ref.path,
                 ref.mark,
-                f"{state} in {where} but pinned to {ref.version} "
+                f"{state} in {where} but {pinned} to {ref.version} "
                 f"here: run `pip install {package}=={ref.version}` there, or pin the installed "
                 "version",
             )
