@@ -453,8 +453,6 @@ def _extra_key(doc: YamlDoc, path: JsonPath, key: Any) -> Finding:
             f"plot property `{key}` on {where}: move the entry to the stage's `plots:` "
             "list, or delete it",
         )
-    if key == "checkpoint" and path == ():
-        return UNKNOWN_KEY.at_key(doc, at, f"`{key}` is not a top-level key: delete it")
     guess = _guess(key, known)
     if guess is not None:
         return UNKNOWN_KEY.at_key(
