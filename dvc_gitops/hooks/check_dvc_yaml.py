@@ -431,7 +431,7 @@ def _extra_key(doc: YamlDoc, path: JsonPath, key: Any) -> Finding:
             )
         if key in STAGE_KEYS:
             return FOREACH_SHAPE.at_key(
-                doc, at, f"`{key}` beside `foreach` in {where}: move it under `do:`"
+                doc, at, f"`{key}` of foreach {where} belongs under `do:`: move it there"
             )
     if in_stage and key in LEGACY_OUTPUT_KEYS:
         target, flags = LEGACY_OUTPUT_KEYS[key]
