@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from .config import ConfigError
 from .project import FileProblem, Project, find_root
@@ -266,7 +268,12 @@ _PLAIN = re.compile(r"[A-Za-z_][\w.@*/:+-]*(?<!:)")
 def _scalar(text: str) -> str:
     """`text` as a YAML scalar: plain when YAML reads it back as this string, else quoted."""
     plain = _PLAIN.fullmatch(text) and text.lower() not in ("true", "false", "null", "yes", "no")
-    return text if plain else json.dumps(text)
+    if plain:
+        return text
+    # YAML's own emitter knows every escape a double-quoted scalar needs (line separators,
+    # characters outside the BMP); JSON's are not all YAML's.
+    quoted: str = yaml.safe_dump(text, default_style='"', width=math.inf, allow_unicode=True)
+    return quoted.rstrip("\n")
 
 
 @click.group("map")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft7Validator  # type: ignore[import-untyped]
 
 from dvc_gitops import yamldoc
@@ -234,3 +236,24 @@ def test_map_init_without_mlflow_stages(
     assert cli_main(["map", "init"]) == 0
     assert "no stage's scripts use MLflow" in capsys.readouterr().out
     assert load_map(Project(root)).problems == []
+
+
+NAMES = st.text(min_size=1, max_size=30).filter(lambda t: t.strip() == t and "\x00" not in t)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(entries=st.dictionaries(NAMES, NAMES, min_size=1, max_size=4), uri=NAMES)
+def test_dump_map_round_trips_any_text(
+    make_repo: Callable[..., Path], entries: dict[str, str], uri: str
+) -> None:
+    text = dump_map([(k, v, v, "") for k, v in entries.items()], uri)
+    root = make_repo({DEFAULT_MAP: text})
+    project = Project(root)
+    emap = load_map(project)
+    assert emap.problems == []
+    assert emap.tracking_uri == uri
+    assert [(e.pattern, e.experiment, e.registered_model) for e in emap.stages] == [
+        (k, v, v) for k, v in entries.items()
+    ]
