@@ -402,11 +402,9 @@ def _onboard(
             return None  # keep what config.local holds; a dry run never asks
         typed: str = click.prompt(
             f"{key} for remote '{remote.name}' (${env} is not set; input hidden)",
-            hide_input=True,
-            default="",
-            show_default=False,
+            hide_input=True,  # click asks again on an empty answer
         )
-        return typed or None
+        return typed
 
     plan = plan_changes(
         remote, tracked, local, root=project.root, force=force, secret_for=secret_for
