@@ -12,7 +12,7 @@ import os
 import posixpath
 from bisect import bisect_left
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, Rule
 from .model import Out, Pipeline, Ref, Stage
@@ -118,6 +118,15 @@ AT_IN_STAGE_NAME = Rule(
     "dvc.yaml fails with 'Stage not found'.",
     fix="Rename the stage without '@' (`train-v2`), or make it a foreach stage.",
 )
+OUTPUT_IGNORED = Rule(
+    "DG220",
+    "output-ignored",
+    "error",
+    "An output DVC ignores: inside `.dvc/` or `.git/`, or matched by a `.dvcignore`.",
+    why="DVC cannot track a path it is told to ignore: it refuses the pipeline ('Path ... "
+    "is ignored by .dvcignore').",
+    fix="Write the output elsewhere, or narrow the `.dvcignore` pattern that matches it.",
+)
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
@@ -135,6 +144,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
             *_cycles(pipeline),
             *_missing_deps(project, pipeline),
             *_git_tracked_outputs(project, pipeline),
+            *_ignored_outputs(project, pipeline),
             *_stage_order(pipeline),
         ]
     )
@@ -515,6 +525,57 @@ def _git_tracked_outputs(project: Project, pipeline: Pipeline) -> Iterator[Findi
                 f"('{hit}'): `dvc repro` will refuse to save it; run `git rm -r --cached "
                 f"{out.path}` or mark it `cache: false`",
             )
+
+
+def _ignored_outputs(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    ignores = _DvcIgnores(project)
+    for stage in pipeline.stages.values():
+        for out in stage.outs:
+            if "://" in out.path or out.path.startswith(("/", "../")) or out.path == ".":
+                continue
+            why = ignores.why(out.path)
+            if why is None:
+                continue
+            if why.endswith(".dvcignore"):
+                message = f"is ignored by {why}: DVC refuses to track it; write it elsewhere "
+                message += "or narrow the pattern"
+            else:
+                message = f"is inside {why}/, which DVC never tracks: write it elsewhere"
+            yield OUTPUT_IGNORED.at(
+                out.file, out.mark, f"output '{out.raw}' of stage '{stage.address}' {message}"
+            )
+
+
+class _DvcIgnores:
+    """`.dvcignore` files (any folder, gitignore syntax relative to it), read once each."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.specs: dict[str, Any] = {}
+
+    def spec(self, folder: str) -> Any:
+        if folder not in self.specs:
+            import pathspec
+
+            path = self.project.root / folder / ".dvcignore"
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+                self.specs[folder] = pathspec.GitIgnoreSpec.from_lines(lines)
+            except (OSError, UnicodeDecodeError, ValueError):
+                self.specs[folder] = None
+        return self.specs[folder]
+
+    def why(self, path: str) -> str | None:
+        """What hides `path` from DVC, or None."""
+        parts = path.split("/")
+        if parts[0] in (".dvc", ".git"):
+            return parts[0]
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth])
+            spec = self.spec(folder)
+            if spec is not None and spec.match_file("/".join(parts[depth:])):
+                return f"{folder}/.dvcignore" if folder else ".dvcignore"
+        return None
 
 
 def _stage_order(pipeline: Pipeline) -> Iterator[Finding]:

@@ -256,7 +256,7 @@ LATER_THAN_LOAD = {"DG215", "DG217", "DG301", "DG302"}
 
 def _golden_cases() -> list[Path]:
     return sorted(
-        p for p in GOLDEN.glob("DG*") if p.is_dir() and p.name.startswith(("DG21", "DG3"))
+        p for p in GOLDEN.glob("DG*") if p.is_dir() and p.name.startswith(("DG21", "DG22", "DG3"))
     )
 
 
