@@ -43,7 +43,8 @@ def copy_checkout(dest: Path) -> Path:
 def environment(base: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DVC_", "MLFLOW_"))}
     env["DVC_SITE_CACHE_DIR"] = str(base / "dvc-site-cache")  # not the user's
-    env["DVC_NO_ANALYTICS"] = "1"
+    # Tests make no calls home.
+    env.update(DVC_NO_ANALYTICS="1", MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
     return env
 
 
