@@ -198,13 +198,20 @@ def _refuse_tabs_like_ruamel(text: str) -> None:
 
 def load_bytes(raw: bytes, path: str) -> YamlDoc:
     """Decode as DVC does (UTF-8, an optional BOM) and parse."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise YamlProblem(
+            Mark(1, 1), "the file is UTF-16; DVC reads UTF-8: save it as UTF-8", "encoding"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise YamlProblem(
-            Mark(line, column), f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", "encoding"
+            Mark(line, column),
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}): DVC reads UTF-8; save the file "
+            "as UTF-8",
+            "encoding",
         ) from None
     return load(text, path)
 

@@ -187,6 +187,10 @@ def test_encodings() -> None:
         load_bytes(b"a: 1\nb: caf\xe9\n", "x")
     assert (caught.value.kind, caught.value.mark) == ("encoding", Mark(2, 7))
     with pytest.raises(YamlProblem) as caught:
+        load_bytes("a: 1\n".encode("utf-16"), "x")
+    assert (caught.value.kind, caught.value.mark) == ("encoding", Mark(1, 1))
+    assert "UTF-16" in caught.value.message
+    with pytest.raises(YamlProblem) as caught:
         load_bytes(b"a: 1\nb: \x00\n", "x")
     assert (caught.value.kind, caught.value.mark) == ("encoding", Mark(2, 1))
 
