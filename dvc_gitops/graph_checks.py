@@ -319,19 +319,17 @@ def _self_deps(pipeline: Pipeline) -> Iterator[Finding]:
         for dep in stage.deps:
             for out in stage.outs:
                 if _overlaps(dep.path, out.path):
-                    relation = (
-                        "is"
-                        if dep.path == out.path
-                        else "is inside"
-                        if dep.path.startswith(out.path + "/") or out.path == "."
-                        else "contains"
-                    )
+                    if dep.path == out.path:
+                        relation = "is also its output"
+                    elif dep.path.startswith(out.path + "/") or out.path == ".":
+                        relation = f"is inside its output '{out.raw}'"
+                    else:
+                        relation = f"contains its output '{out.raw}'"
                     yield DEP_IS_OWN_OUTPUT.at(
                         dep.file,
                         dep.mark,
-                        f"dep '{dep.raw}' {relation} output '{out.raw}' of the same stage "
-                        f"'{stage.address}': DVC refuses the cycle; write the result to a "
-                        "new path",
+                        f"dep '{dep.raw}' of stage '{stage.address}' {relation}: DVC refuses "
+                        "the cycle; write the result to a new path",
                     )
                     break
 
