@@ -142,9 +142,20 @@ def scan_source(
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError) as exc:
         found.error = f"not valid Python ({getattr(exc, 'msg', exc)})"
+    except (RecursionError, MemoryError):
+        found.error = "nested too deeply for Python's parser"
+    if found.error:
+        # Unreadable as a whole, its import lines still say whether it uses MLflow.
+        for match in _IMPORT_LINE.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            what = " ".join(match.group(0).split())
+            found.uses.append(Use(path, Mark(line, len(match.group(1)) + 1), what))
         return found
-    _Visitor(found, tree, cwd, read_params or (lambda _p: None)).visit(tree)
+    _Reader(found, tree, cwd, read_params or (lambda _p: None)).read(tree)
     return found
+
+
+_IMPORT_LINE = re.compile(r"^([ \t]*)(?:import[ \t]+mlflow\b|from[ \t]+mlflow[ \t.])[^\n#;]*", re.M)
 
 
 def scan_cmd(cmd: str, path: str, mark: Mark) -> tuple[list[Claim], list[Claim]]:
@@ -180,7 +191,9 @@ def is_file_store(uri: str) -> bool:
     return uri not in ("databricks", "databricks-uc", "uc")
 
 
-class _Visitor(ast.NodeVisitor):
+class _Reader:
+    """Reads one module's AST without recursion (generated code can nest thousands deep)."""
+
     def __init__(
         self,
         found: ScriptScan,
@@ -225,11 +238,26 @@ class _Visitor(ast.NodeVisitor):
             self.found.uses_helper |= helper
 
     # calls -----------------------------------------------------------------------------
+    def read(self, tree: ast.Module) -> None:
+        nodes = list(ast.walk(tree))
+        # Imports first, wherever they stand: a call's meaning depends on them.
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                self.visit_Import(node)
+            elif isinstance(node, ast.ImportFrom):
+                self.visit_ImportFrom(node)
+        for node in nodes:
+            if isinstance(node, ast.Call):
+                self.visit_Call(node)
+            elif isinstance(node, ast.Assign):
+                self.visit_Assign(node)
+        for found in (self.found.uses, self.found.experiments, self.found.tracking_uris):
+            found.sort(key=lambda item: item.mark)
+
     def visit_Call(self, node: ast.Call) -> None:
         name = self.qualified(node.func)
         if name:
             self._call(node, name)
-        self.generic_visit(node)
 
     def _call(self, node: ast.Call, name: str) -> None:
         last = name.rsplit(".", 1)[-1]
@@ -273,7 +301,6 @@ class _Visitor(ast.NodeVisitor):
         for target in node.targets:
             if isinstance(target, ast.Subscript) and self.qualified(target.value) == "os.environ":
                 self.environ(node, target.slice, node.value)
-        self.generic_visit(node)
 
     def environ(self, node: ast.AST, key: ast.expr, value: ast.expr) -> None:
         if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
@@ -427,7 +454,10 @@ def _is_mlflow(name: str) -> bool:
 
 
 def _source(node: ast.AST) -> str:
-    text = ast.unparse(node)
+    try:
+        text = ast.unparse(node)
+    except RecursionError:
+        return "(an expression nested too deeply to show)"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

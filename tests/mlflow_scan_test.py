@@ -298,6 +298,25 @@ def test_syntax_error_is_recorded_not_raised() -> None:
     assert scan.error and scan.error.startswith("not valid Python")
 
 
+def test_unparsable_scripts_still_show_their_mlflow_imports() -> None:
+    source = 'print "python 2"\n  from mlflow.tracking import MlflowClient  # x\nimport mlflow_x\n'
+    scan = scan_source(source, "t.py")
+    assert scan.error and scan.error.startswith("not valid Python")
+    assert [(u.mark, u.what) for u in scan.uses] == [
+        (Mark(2, 3), "from mlflow.tracking import MlflowClient")
+    ]
+
+
+def test_deeply_nested_code_is_scanned_without_recursion() -> None:
+    # Generated code nests deep: the scan neither recurses nor guesses.
+    chain = "+".join(["'a'"] * 400)
+    source = f"import mlflow\nname = {chain}\nmlflow.set_experiment(name)\n"
+    claim = scan_source(source, "t.py").experiments[0]
+    assert claim.value is None and claim.hidden_by
+    scan = scan_source("import mlflow\nx = " + "+".join(["1"] * 5000) + "\n", "t.py")
+    assert [u.what for u in scan.uses] == ["import mlflow"]
+
+
 @pytest.mark.parametrize(
     ("cmd", "experiments", "uris"),
     [
