@@ -297,6 +297,7 @@ def _outside_this_repo(project: Project, files: list[str]) -> dict[str, str]:
     """dvc.yaml files in DVC subrepos (a folder with its own `.dvc`) or `.dvcignore`d."""
     found: dict[str, str] = {}
     folders: dict[str, tuple[bool, Any]] = {}  # folder -> (is a subrepo, its .dvcignore)
+    root_is_dvc = project.is_dvc_repo
 
     def folder_facts(folder: str) -> tuple[bool, Any]:
         if folder not in folders:
@@ -311,7 +312,10 @@ def _outside_this_repo(project: Project, files: list[str]) -> dict[str, str]:
                     spec = pathspec.GitIgnoreSpec.from_lines(lines)
                 except (OSError, UnicodeDecodeError, ValueError):
                     spec = None
-            folders[folder] = (bool(folder) and (base / ".dvc").is_dir(), spec)
+            # A nested `.dvc` makes a subrepo only below a DVC root; a git repository whose
+            # DVC project lives in a subfolder (`dvc init --subdir`) keeps its stages.
+            subrepo = bool(folder) and root_is_dvc and (base / ".dvc").is_dir()
+            folders[folder] = (subrepo, spec)
         return folders[folder]
 
     for dvcfile in files:

@@ -600,3 +600,15 @@ def test_the_model_never_crashes_on_any_shape(
     assert crashes == []
     pipeline.topological_order()
     pipeline.edges()
+
+
+def test_a_dvc_project_in_a_subfolder_keeps_its_stages(tmp_path: Path) -> None:
+    # `dvc init --subdir` in ml/ of a git repository without a DVC root of its own.
+    from conftest import write_tree
+
+    root = write_tree(
+        tmp_path, {"ml/.dvc/config": "", "ml/dvc.yaml": "stages:\n  train: {cmd: x}\n"}
+    )
+    pipeline = build_pipeline(Project(root))
+    assert list(pipeline.stages) == ["ml/dvc.yaml:train"]
+    assert pipeline.ignored == {}
