@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import yaml
@@ -152,7 +152,8 @@ def _load(project: Project, rel: str) -> ExperimentMap:
     if isinstance(stages, dict):
         for pattern, entry in stages.items():
             experiment = entry.get("experiment") if isinstance(entry, dict) else None
-            if not isinstance(pattern, str) or not isinstance(experiment, str) or not experiment:
+            valid = isinstance(pattern, str) and isinstance(experiment, str)
+            if not (valid and pattern and experiment):
                 continue  # reported by the schema; the rest of the map is still usable
             model = entry.get("registered_model")
             found.stages.append(
@@ -191,6 +192,22 @@ _TYPE_NAMES = {"object": "a mapping", "string": "a string", "array": "a list"}
 def _explain(doc: YamlDoc, path: JsonPath, error: Any) -> list[MapProblem]:
     where = _describe(path)
     kind = error.validator
+    if "propertyNames" in error.absolute_schema_path:  # a key under `stages:`
+        key = error.instance
+        # YAML keys may be null, numbers, booleans: the marks' lookup compares by value.
+        at = doc.key_mark(cast(JsonPath, (*path, key)))
+        if key is None:
+            return [MapProblem(at, f"a null stage address in {where}")]
+        if not isinstance(key, str):
+            text = str(key).lower() if isinstance(key, bool) else str(key)
+            return [
+                MapProblem(
+                    at,
+                    f"stage address {text} is read by YAML as a {type(key).__name__}, not "
+                    f'text: quote it ("{text}")',
+                )
+            ]
+        return [MapProblem(at, f"an empty stage address in {where}")]
     if kind == "additionalProperties":
         known = list(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in known]
@@ -215,17 +232,16 @@ def _explain(doc: YamlDoc, path: JsonPath, error: Any) -> list[MapProblem]:
         got = type(error.instance).__name__ if error.instance is not None else "empty"
         return [MapProblem(doc.value_mark(path), f"{where} must be {wanted}, not {got}")]
     if kind == "const":
+        got = "empty" if error.instance is None else repr(error.instance)
         return [
             MapProblem(
                 doc.value_mark(path),
-                f"{where} must be {error.validator_value!r}, not {error.instance!r}: "
+                f"{where} must be {error.validator_value!r}, not {got}: "
                 "this dvc-gitops reads format version 1",
             )
         ]
     if kind == "minLength":
         return [MapProblem(doc.value_mark(path), f"{where} is empty: give a name")]
-    if kind == "propertyNames":
-        return [MapProblem(doc.key_mark(path), f"an empty stage address in {where}")]
     return [MapProblem(doc.value_mark(path), f"{where}: {error.message}")]
 
 

@@ -111,6 +111,16 @@ def test_missing_map(make_repo: Callable[..., Path]) -> None:
             [(4, 3, "duplicate key 't'")],
         ),
         ("- a\n", [(1, 1, "the map must be a mapping, not list")]),
+        (
+            "version: 1\nstages:\n  1: {experiment: x}\n",
+            [(3, 3, 'stage address 1 is read by YAML as a int, not text: quote it ("1")')],
+        ),
+        (
+            "version: 1\nstages: {~: {experiment: x}, true: {experiment: y}}\n",
+            [(2, 10, "a null stage address in 'stages'"), (2, 30, "stage address true is")],
+        ),
+        ("version: 1\nstages: {'': {experiment: x}}\n", [(2, 10, "an empty stage address")]),
+        ("version:\nstages: {}\n", [(1, 9, "'version' must be 1, not empty")]),
     ],
 )
 def test_problems_have_positions(

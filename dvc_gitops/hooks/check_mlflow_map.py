@@ -226,7 +226,7 @@ def _entry_written(emap: ExperimentMap, address: str) -> bool:
         return True
     data = emap.doc.data if emap.doc else None
     stages = data.get("stages") if isinstance(data, dict) else None
-    return isinstance(stages, dict) and address in stages
+    return isinstance(stages, dict) and address in {str(key) for key in stages}
 
 
 def _what(evidence: Any) -> str:
