@@ -39,6 +39,7 @@ EXPERIMENT_ENV = "MLFLOW_EXPERIMENT_NAME"
 EXPERIMENT_ID_ENV = "MLFLOW_EXPERIMENT_ID"
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 HELPER_MODULE = "dvc_gitops.mlflow"
+HELPER_PACKAGE = HELPER_MODULE.split(".")[0]
 # Repository modules followed from a script through its imports, at most.
 MAX_FILES_PER_STAGE = 50
 
@@ -606,6 +607,10 @@ class StageScanner:
         here = posixpath.dirname(path) or "."
         for module, level in scan.imports:
             if not module and not level:
+                continue
+            if not level and module.split(".")[0] == HELPER_PACKAGE:
+                # Our runtime helper is known by name (`uses_helper`); its source is not
+                # the stage's code even when it sits in the repository (as in ours).
                 continue
             if level:
                 base = here

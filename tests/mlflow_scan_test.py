@@ -395,6 +395,24 @@ def test_stage_scan_follows_local_imports_and_notebooks(
     assert not c.uses_mlflow
 
 
+def test_stage_scan_stops_at_the_helper_package(make_repo: Callable[..., Path]) -> None:
+    # As in this repository: dvc_gitops sits beside the pipeline; its own mlflow calls
+    # are not the stage's (the helper is known by name), and reading it all cost 0.4 s.
+    root = make_repo(
+        {
+            "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n",
+            "train.py": "from dvc_gitops.mlflow import start_run\n",
+            "dvc_gitops/__init__.py": "",
+            "dvc_gitops/mlflow.py": "import mlflow\nmlflow.set_experiment('inside')\n",
+        }
+    )
+    project = Project(root)
+    scan = StageScanner(project).scan(project.pipeline.stages["train"])
+    assert scan.files == ["train.py"]
+    assert scan.uses_helper and scan.uses_mlflow
+    assert scan.experiments == []
+
+
 def test_proposed_entries(make_repo: Callable[..., Path]) -> None:
     root = make_repo(
         {
