@@ -25,12 +25,15 @@ import hashlib
 import importlib
 import json
 import os
+import posixpath
 import re
 from pathlib import Path
 from typing import Any
 
 from .mlflow_map import DEFAULT_TRACKING_URI, ExperimentMap, MappedStage, load_map
 from .project import Project, find_root
+
+MAX_TAG_KEY = 250  # MLflow's limit on a tag key
 
 
 class MapError(RuntimeError):
@@ -83,10 +86,24 @@ def run_tags(project: Project, address: str) -> dict[str, str]:
         tags["dvc.git.dirty"] = "true" if changed and changed.strip() else "false"
     stage = project.pipeline.stages.get(address)
     for dep in stage.deps if stage else []:
-        digest = dvc_md5(project.path(dep.path))
-        if digest:
-            tags[f"dvc.dep.{dep.path}"] = digest
+        key = dep_tag_key(dep.path)
+        digest = dvc_md5(project.path(dep.path)) if key else None
+        if key and digest:
+            tags[key] = digest
     return tags
+
+
+def dep_tag_key(path: str) -> str | None:
+    """`dvc.dep.<path>` as MLflow accepts a tag key, or None when no key can say it.
+
+    MLflow takes letters, digits, `_ - . / space` (and `:` off Windows) up to 250
+    characters, and refuses keys a path normalisation would change: other characters
+    become `_`; a dep outside the repository or a URL gets no tag.
+    """
+    key = "dvc.dep." + re.sub(r"[^\w./ -]", "_", path)
+    if len(key) > MAX_TAG_KEY or posixpath.normpath(key) != key or ".." in path.split("/"):
+        return None
+    return key
 
 
 def dvc_md5(path: Path) -> str | None:

@@ -12,7 +12,16 @@ import yaml
 from conftest import VENV_BIN, git, git_init, write_tree
 from mlflow_server import MlflowServer
 
-from dvc_gitops.mlflow import MapError, dvc_md5, experiment_name, registered_model, start_run
+from dvc_gitops.mlflow import (
+    MapError,
+    dep_tag_key,
+    dvc_md5,
+    experiment_name,
+    registered_model,
+    run_tags,
+    start_run,
+)
+from dvc_gitops.project import Project
 
 STAGE_SCRIPT = """\
 import sys
@@ -201,3 +210,39 @@ def test_missing_map_says_how_to_write_one(mapped_repo: Path) -> None:
     (mapped_repo / "mlflow-experiments.yaml").unlink()
     with pytest.raises(MapError, match="dvc-gitops map init"):
         start_run("train")
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("data/raw.csv", "dvc.dep.data/raw.csv"),
+        ("data/raw@v2+final (1).csv", "dvc.dep.data/raw_v2_final _1_.csv"),
+        ("a:b.csv", "dvc.dep.a_b.csv"),  # no colon: Windows refuses it
+        ("../outside.csv", None),
+        ("s3://bucket/key.csv", None),
+        ("x" * 300, None),
+    ],
+)
+def test_dep_tag_keys_are_keys_mlflow_accepts(path: str, key: str | None) -> None:
+    assert dep_tag_key(path) == key
+
+
+def test_run_tags_without_mlflow(make_repo: Callable[..., Path]) -> None:
+    root = make_repo(
+        {
+            "dvc.yaml": "stages:\n  t:\n    cmd: python t.py\n"
+            "    deps: [t.py, 'in (1).csv', missing.csv]\n",
+            "t.py": "abc",
+            "in (1).csv": "",
+        },
+        git=True,
+    )
+    tags = run_tags(Project(root), "t")
+    assert tags["dvc.stage"] == "t"
+    assert tags["dvc.git.dirty"] == "false"
+    assert len(tags["dvc.git.commit"]) == 40
+    assert tags["dvc.dep.t.py"] == "900150983cd24fb0d6963f7d28e17f72"
+    assert tags["dvc.dep.in _1_.csv"] == "d41d8cd98f00b204e9800998ecf8427e"
+    assert "dvc.dep.missing.csv" not in tags  # nothing to hash yet
+    (root / "t.py").write_text("changed")
+    assert run_tags(Project(root), "t")["dvc.git.dirty"] == "true"
