@@ -75,8 +75,10 @@ DVC_YAML_INSIDE_OUTPUT = Rule(
     "dvc-yaml-inside-output",
     "error",
     "A dvc.yaml with stages lies inside another stage's output directory.",
-    why="DVC deletes and restores outputs as a whole; it refuses a pipeline file that an "
-    "output would overwrite ('is within an output ... of another stage').",
+    why="DVC deletes and restores outputs as a whole. Walking the repository, it does not "
+    "even look inside an output folder, so the stages there silently vanish from `dvc "
+    "repro` and `dvc status`; when it met the dvc.yaml first, it refuses the pipeline ('is "
+    "within an output ... of another stage').",
     fix="Move the dvc.yaml out of the output directory, or make the output a narrower path.",
 )
 MISSING_DEP = Rule(
