@@ -124,7 +124,10 @@ class Pipeline:
     """Every stage by address, plus what could not be resolved and why."""
 
     stages: dict[str, Stage] = field(default_factory=dict)
-    problems: dict[str, str] = field(default_factory=dict)  # dvcfile -> one line
+    # dvcfile -> why DVC refuses it (YAML, schema, vars, a template): one line. Its
+    # stages are kept as far as they resolved.
+    problems: dict[str, str] = field(default_factory=dict)
+    # Each refusal (or likely mistake) at its YAML position; params_checks reports them.
     issues: list[Issue] = field(default_factory=list)
     contexts: dict[str, Context] = field(default_factory=dict)  # dvcfile -> context
     vars_entries: list[VarsEntry] = field(default_factory=list)
@@ -135,7 +138,8 @@ class Pipeline:
     # Per dvc.yaml, the stage definitions in declaration order (YAML keys).
     definitions: dict[str, list[str]] = field(default_factory=dict)
     # dvc.yaml files DVC never loads -> why: the address of the stage whose output folder
-    # holds them, or "ignored by git".
+    # holds them, "ignored by git", "ignored by sub/.dvcignore", or "inside the DVC
+    # subrepo 'x'".
     ignored: dict[str, str] = field(default_factory=dict)
 
     def producers(self) -> dict[str, str]:
