@@ -312,6 +312,25 @@ ACCEPTED = {
         "params.yaml": "# nothing yet\n",
         "dvc.yaml": "stages:\n  s:\n    cmd: x\n",
     },
+    "anchors-and-merge-keys": {
+        "dvc.yaml": d(
+            """
+            stages:
+              a: &stage
+                cmd: python run.py a
+                deps: [shared.py]
+              b:
+                <<: *stage
+                cmd: python run.py b
+              c:
+                cmd: python run.py c
+                deps: &inputs [a.csv, b.csv]
+              e:
+                cmd: python run.py e
+                deps: *inputs
+            """
+        ),
+    },
     "whole-string-types": {
         "params.yaml": "n: 3\nflag: true\n",
         "dvc.yaml": "stages:\n  s:\n    cmd: ['${n}', 'x${flag}']\n    frozen: false\n",
