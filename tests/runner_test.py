@@ -120,9 +120,9 @@ def test_select_and_ignore_options(make_repo, in_dir, capsys) -> None:
 
 def test_check_takes_one_folder_or_files(make_repo, in_dir, capsys) -> None:
     root = make_repo({"a/dvc.yaml": DUPLICATE, "b/dvc.yaml": CLEAN})
-    assert cli_main(["check", str(root)]) == 1
+    assert cli_main(["check", "--select", "DG1", str(root)]) == 1
     assert capsys.readouterr().out.startswith("a/dvc.yaml:4:5: DG102")
     in_dir(root)
-    assert cli_main(["check", "b/dvc.yaml"]) == 0
+    assert cli_main(["check", "--select", "DG1", "b/dvc.yaml"]) == 0
     assert cli_main(["check", "a", "b/dvc.yaml"]) == 2
     assert "give one repository folder, or files, not both" in capsys.readouterr().err
