@@ -328,3 +328,25 @@ def test_inline_suppression_and_json_output(
     found = [(f["code"], f["line"], f["column"], f["severity"]) for f in report["findings"]]
     # DG110 is suppressed; the DG113 comment suppresses nothing (the finding is DG112)
     assert found == [("DG112", 5, 13, "error"), ("DG001", 5, 18, "warning")]
+
+
+YAMLISH = st.lists(
+    st.sampled_from([*"stages:cmd deps-outs[]{},'\"#&*!|>\t\n0yes~@`%", "\n  ", ": ", "- "]),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(YAMLISH.map(str.encode), st.binary(max_size=60)))
+def test_any_input_gives_findings_never_an_exception(raw: bytes) -> None:
+    from dvc_gitops.yamldoc import YamlProblem, load_bytes
+
+    try:
+        doc = load_bytes(raw, "dvc.yaml")
+    except YamlProblem as problem:
+        assert problem.mark.line >= 1 and problem.mark.column >= 1
+        assert "\n" not in problem.message
+        return
+    for finding in schema_findings(doc):
+        assert finding.line >= 1 and finding.column >= 1
+        assert "\n" not in finding.message
