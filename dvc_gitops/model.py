@@ -1042,6 +1042,23 @@ class _FileResolver:
         """A hint when another folder's params.yaml has the key (each dvc.yaml reads only
         the one beside it)."""
         parts = [p.strip() for p in expression.replace("[", ".").replace("]", "").split(".")]
+        for entry in self.pipeline.vars_entries:
+            # `file.yaml:a,b` loads only those keys: the one asked for may sit beside them.
+            if entry.dvcfile != self.dvcfile or entry.stage is not None:
+                continue  # (stage vars paths are relative to the stage's wdir)
+            if entry.file is None or entry.keys is None:
+                continue
+            try:
+                data = self.loader.load(entry.file)
+            except _LoadProblem:
+                continue
+            if parts[0] in data:
+                keys = ",".join([*entry.keys, parts[0]])
+                name = posixpath.relpath(entry.file, self.folder)
+                return (
+                    f"'{parts[0]}' is in {entry.file}, but vars loads only "
+                    f"{', '.join(entry.keys)} from it; write '{name}:{keys}'"
+                )
         for dvcfile, params in self.pipeline.default_params.items():
             if dvcfile == self.dvcfile:
                 continue
