@@ -44,7 +44,8 @@ HOOK_OF_PREFIX = {
     "DG6": "check-mlflow-map",
     "DG7": "check-dvc-config",
 }
-CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git"}
+# Files of a golden case that drive the test rather than form the example's input.
+CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git", "mlflow-server.yaml"}
 
 
 def all_rules() -> list[Rule]:

@@ -23,8 +23,9 @@ import pytest
 import yaml
 from conftest import git_init
 
+from dvc_gitops.rules_docs import CONTROL_FILES
+
 GOLDEN = Path(__file__).parent / "golden"
-CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git"}
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []
 
 
