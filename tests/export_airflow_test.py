@@ -1,0 +1,320 @@
+"""`dvc-gitops export airflow`: the DAG file, and the demo pipeline run by a real Airflow.
+
+The slow test installs Apache Airflow in a venv of its own (never in the project's venv:
+it is an optional extra), loads the exported DAG with Airflow's DagBag, and runs it with
+`airflow dags test` in a copy of this repository against a local DVC remote; the outputs
+must equal those of a plain `dvc repro` in a second copy, made while Airflow installs.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import REPO, VENV_BIN, git, git_init
+
+from dvc_gitops.cli import main
+
+AIRFLOW = "apache-airflow==3.3.2"
+DAG_FILE = "dags/pipeline.py"
+# The demo's outputs: the four cached outs and the two metrics files.
+OUTPUTS = (
+    "data/raw/dataset.csv",
+    "data/processed/train.parquet",
+    "data/processed/test.parquet",
+    "models/model.pkl",
+    "metrics.json",
+    "eval.json",
+)
+
+
+def copy_checkout(dest: Path) -> Path:
+    """This repository's files as a clone has them, committed in a fresh git repository."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for rel in filter(None, listed.split("\0")):
+        if (REPO / rel).is_file():  # a tracked file deleted in the work tree is not copied
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, dest / rel)
+    return git_init(dest)
+
+
+def environment(base: Path) -> dict[str, str]:
+    """The demo's `dvc` and `python` first on PATH; no DVC/MLflow settings of the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DVC_", "MLFLOW_"))}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["DVC_SITE_CACHE_DIR"] = str(base / "dvc-site-cache")
+    env.update(DVC_NO_ANALYTICS="1", MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
+    return env
+
+
+def run(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def export(root: Path, *args: str) -> int:
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        return main(["export", "airflow", *args])
+    finally:
+        os.chdir(old)
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def dvc_dag_edges(root: Path, env: dict[str, str]) -> set[tuple[str, str]]:
+    done = run([str(VENV_BIN / "dvc"), "dag", "--dot"], root, env)
+    assert done.returncode == 0, done.stderr
+    return set(re.findall(r'^"([^"]+)" -> "([^"]+)";$', done.stdout, re.MULTILINE))
+
+
+def task_graph(text: str) -> tuple[list[str], set[tuple[str, str]]]:
+    """The task ids and `a >> b` edges of a generated DAG file, read from its syntax."""
+    tree = ast.parse(text)
+    ids: list[str] = []
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            for keyword in node.value.keywords:
+                if keyword.arg == "task_id" and isinstance(keyword.value, ast.Constant):
+                    ids.append(str(keyword.value.value))
+                    names[node.targets[0].id] = ids[-1]  # type: ignore[attr-defined]
+    edges = {
+        (names[n.left.id], names[n.right.id])  # type: ignore[attr-defined]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.RShift)
+    }
+    return ids, edges
+
+
+# ---------------------------------------------------------------------------------------
+# Fast: the file itself.
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_checkout(tmp_path_factory.mktemp("export") / "repo")
+
+
+def test_demo_export_has_one_task_per_stage_and_the_edges_of_dvc_dag(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert export(checkout) == 0
+    text = capsys.readouterr().out
+    ids, edges = task_graph(text)
+    assert ids == ["fetch_data", "preprocess", "train", "evaluate"]
+    env = environment(checkout.parent)
+    assert edges == dvc_dag_edges(checkout, env)
+    assert "dvc --wait-for-lock pull models/model.pkl data/processed/test.parquet" in text
+    assert '"MLFLOW_EXPERIMENT_NAME": "dvc-gitops-demo-train",' in text
+    assert '"train.learning_rate": 0.1,' in text
+    compile(text, DAG_FILE, "exec")
+
+
+def test_header_names_the_dvc_yaml_and_the_commit_and_stays_put_after_committing_the_dag(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert export(checkout, "--output", DAG_FILE) == 0
+    assert capsys.readouterr().out == f"wrote {DAG_FILE}: 4 tasks, 4 edges\n"
+    first = (checkout / DAG_FILE).read_bytes()
+    head = git(checkout, "log", "-1", "--format=%H", "--", "dvc.yaml").strip()
+    assert b"Pipeline: dvc.yaml\n" in first
+    assert f"Git commit: {head}\n".encode() in first
+    git(checkout, "add", DAG_FILE)
+    git(checkout, "commit", "-q", "-m", "the DAG")
+    assert export(checkout, "--output", DAG_FILE) == 0
+    assert capsys.readouterr().out == f"{DAG_FILE} is up to date (4 tasks)\n"
+    assert (checkout / DAG_FILE).read_bytes() == first
+
+
+def test_an_uncommitted_dvc_yaml_is_named_in_the_header(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dvc_yaml = checkout / "dvc.yaml"
+    original = dvc_yaml.read_text()
+    try:
+        dvc_yaml.write_text(original + "\n")
+        assert export(checkout) == 0
+        assert "+ uncommitted changes\n" in capsys.readouterr().out
+    finally:
+        dvc_yaml.write_text(original)
+
+
+def test_the_file_is_ruff_format_clean(checkout: Path, tmp_path: Path) -> None:
+    target = tmp_path / "pipeline.py"
+    assert export(checkout, "--output", str(target)) == 0
+    done = subprocess.run(
+        [str(VENV_BIN / "ruff"), "format", "--isolated", "--check", "--diff", str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Outside the repository: the checkout comes from DVC_REPO_ROOT only.
+    assert 'REPO_ROOT = os.environ.get("DVC_REPO_ROOT", "")' in target.read_text()
+
+
+def test_no_stages_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / ".dvc").mkdir()
+    assert export(tmp_path) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "dvc-gitops export airflow: no DVC stages found: write a dvc.yaml with `stages:` first\n"
+    )
+
+
+def test_a_bad_dag_id_is_a_usage_error(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert export(checkout, "--dag-id", "my dag") == 2
+    assert "--dag-id" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------
+# Slow: a real Airflow loads and runs the demo DAG.
+
+
+@pytest.fixture(scope="session")
+def airflow_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A venv with Apache Airflow (pip, ~100 s); skips only when pip cannot reach an index."""
+    where = tmp_path_factory.mktemp("airflow-venv")
+    venv.create(where, with_pip=True)
+    python = where / "bin" / "python"
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", AIRFLOW],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        network = re.search(
+            r"Failed to establish a new connection|Temporary failure in name resolution|"
+            r"No matching distribution found|Could not find a version",
+            done.stderr,
+        )
+        if network:
+            pytest.skip(f"cannot install {AIRFLOW} here (no package index): {network.group(0)}")
+        pytest.fail(f"pip install {AIRFLOW} failed:\n{done.stderr[-3000:]}")
+    yield where
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[str]]:
+    """A plain `dvc repro` of the demo in its own copy, started before Airflow installs."""
+    base = tmp_path_factory.mktemp("plain-repro")
+    root = copy_checkout(base / "repo")
+    log = (base / "repro.log").open("w")
+    process = subprocess.Popen(
+        [str(VENV_BIN / "dvc"), "repro"],
+        cwd=root,
+        env=environment(base),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    process.root = root  # type: ignore[attr-defined]
+    yield process
+    if process.poll() is None:
+        os.killpg(process.pid, 9)
+    process.wait()
+    log.close()
+
+
+def plain_repro_outputs(process: subprocess.Popen[str]) -> dict[str, str]:
+    root: Path = process.root  # type: ignore[attr-defined]
+    assert process.wait(timeout=600) == 0, (root.parent / "repro.log").read_text()
+    return {rel: md5(root / rel) for rel in OUTPUTS}
+
+
+DAGBAG_SCRIPT = """
+import json, sys
+from airflow.models.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+dag = bag.get_dag(sys.argv[2])
+print(json.dumps({
+    "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
+    "dags": sorted(bag.dag_ids),
+    "tasks": [t.task_id for t in dag.tasks] if dag else [],
+    "edges": sorted([t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids)
+    if dag else [],
+    "params": dict(dag.params) if dag else {},
+}))
+"""
+
+
+@pytest.mark.slow
+def test_airflow_loads_and_runs_the_exported_demo(
+    reference: subprocess.Popen[str],
+    airflow_venv: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = tmp_path_factory.mktemp("airflow-run")
+    root = copy_checkout(base / "repo")
+    env = environment(base)
+    remote = base / "dvc-remote"
+    done = run(
+        [str(VENV_BIN / "dvc"), "remote", "add", "-f", "-d", "local", str(remote)], root, env
+    )
+    assert done.returncode == 0, done.stderr
+    assert export(root, "--dag-id", "demo", "--output", DAG_FILE) == 0
+    capsys.readouterr()
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a local remote, the DAG")
+
+    home = base / "airflow-home"
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(root / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+    )
+    python = str(airflow_venv / "bin" / "python")
+    airflow = str(airflow_venv / "bin" / "airflow")
+
+    # Airflow's own loader: no import errors, the tasks and edges of `dvc dag`.
+    done = run([python, "-c", DAGBAG_SCRIPT, str(root / "dags"), "demo"], root, env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded["import_errors"] == {}
+    assert loaded["dags"] == ["demo"]
+    assert loaded["tasks"] == ["fetch_data", "preprocess", "train", "evaluate"]
+    assert {tuple(e) for e in loaded["edges"]} == dvc_dag_edges(root, env)
+    assert loaded["params"]["repo_root"] == str(root)
+    assert loaded["params"]["train.max_depth"] == 3
+
+    done = run([airflow, "db", "migrate"], root, env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    done = run([airflow, "dags", "test", "demo"], root, env, timeout=900)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-5000:]
+    assert "state=success" in log, log[-5000:]
+    for stage in ("fetch_data", "preprocess", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in log
+
+    # The outputs are DVC's: recorded in dvc.lock, pushed to the remote, and equal to
+    # a plain `dvc repro` of the same commit.
+    expected = plain_repro_outputs(reference)
+    assert {rel: md5(root / rel) for rel in OUTPUTS} == expected
+    status = run([str(VENV_BIN / "dvc"), "status", "--json"], root, env)
+    assert json.loads(status.stdout) == {}, status.stdout + status.stderr
+    pushed = run([str(VENV_BIN / "dvc"), "status", "--cloud", "--json"], root, env)
+    assert json.loads(pushed.stdout) == {}, pushed.stdout + pushed.stderr
+    assert git(root, "status", "--porcelain", "--", "dvc.lock") == ""
