@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # ssl and urllib.request load on the first request: offline checks
+    import ssl  # import this module and never pay their 60 ms
+    import urllib.error
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -63,8 +64,12 @@ class MlflowRest:
             self.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         self.context: ssl.SSLContext | None = None
         if env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("true", "1"):
+            import ssl
+
             self.context = ssl._create_unverified_context()
         elif env.get("MLFLOW_TRACKING_SERVER_CERT_PATH"):
+            import ssl
+
             self.context = ssl.create_default_context(
                 cafile=env["MLFLOW_TRACKING_SERVER_CERT_PATH"]
             )
@@ -146,6 +151,9 @@ class MlflowRest:
         return answer
 
     def _send(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> bytes:
+        import urllib.error
+        import urllib.request
+
         headers = dict(self.headers)
         data = None
         if body is not None:

@@ -16,12 +16,14 @@ under two minutes on two cores. A longer run explores more:
 from __future__ import annotations
 
 import os
+import re
+import shlex
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dvc_gitops import mlflow_map
+from dvc_gitops import cmd_scripts, mlflow_map
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "60"))
 SETTINGS = settings(
@@ -80,3 +82,26 @@ def test_map_fast_validator_agrees_with_jsonschema(data: Any) -> None:
     # The hook answers "valid" from fastjsonschema alone; jsonschema is the reference.
     errors = list(mlflow_map._validator().iter_errors(data))
     assert mlflow_map._surely_valid(data) == (not errors), errors
+
+
+def _shlex_words(text: str) -> list[str]:
+    """What cmd_scripts' lexer gives, without its fast path."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=cmd_scripts._OPERATOR_CHARS)
+    lexer.whitespace = " \t\r"
+    lexer.whitespace_split = True
+    return list(lexer)
+
+
+@SETTINGS
+@given(st.text(alphabet=" \t\r\n\x0b\x0c\xa0abc.=/-_é${}~*?:@%+'\"\\#();<>|&", max_size=30))
+def test_cmd_fast_split_matches_shlex(cmd: str) -> None:
+    text = re.sub(r"\\\r?\n", " ", cmd)
+    try:
+        expected: list[str] | str = _shlex_words(text)
+    except ValueError as exc:
+        expected = f"ValueError: {exc}"
+    try:
+        got: list[str] | str = cmd_scripts._split(cmd)
+    except ValueError as exc:
+        got = f"ValueError: {exc}"
+    assert got == expected
