@@ -98,8 +98,8 @@ def _tasks(project: Project, pipeline: Pipeline) -> list[Task]:
         tasks.append(
             Task(
                 stage,
-                _unique(_TASK_ID_BAD.sub("_", address).strip("_") or "stage", task_ids),
-                _unique(_identifier(address), variables),
+                _unique(_task_id(stage), task_ids),
+                _unique(_identifier(_task_id(stage)), variables),
                 list(dict.fromkeys(pull)),
                 list(dict.fromkeys(local_only)),
                 entry.experiment if entry else None,
@@ -108,8 +108,15 @@ def _tasks(project: Project, pipeline: Pipeline) -> list[Task]:
     return tasks
 
 
-def _identifier(address: str) -> str:
-    name = _NAME_BAD.sub("_", address.rsplit(":", 1)[-1]).strip("_").lower() or "stage"
+def _task_id(stage: Stage) -> str:
+    """`train`, `prepare_us` for `prepare@us`, `features_train` for features/dvc.yaml:train."""
+    folder = posixpath.dirname(stage.dvcfile)
+    name = f"{folder}/{stage.name}" if folder else stage.name
+    return _TASK_ID_BAD.sub("_", name.replace("/", "_")).strip("_") or "stage"
+
+
+def _identifier(task_id: str) -> str:
+    name = _NAME_BAD.sub("_", task_id).strip("_").lower() or "stage"
     if name[0].isdigit() or keyword.iskeyword(name):
         name = f"stage_{name}"
     return name
@@ -246,7 +253,10 @@ def _preamble(output: str | None, project: Project, tasks: list[Task]) -> list[s
         "# Task id -> (its dvc.yaml, the stage's name there): where its dvc.lock entry lives.",
         "STAGES = {",
     ]
-    lines += [f"    {py(t.task_id)}: ({py(t.stage.dvcfile)}, {py(t.stage.name)})," for t in tasks]
+    for task in tasks:
+        lines += literal_lines(
+            "    ", f"{py(task.task_id)}: ", (task.stage.dvcfile, task.stage.name)
+        )
     lines.append("}")
     lines += _LOCK_HANDOFF.split("\n")
     return lines
@@ -288,7 +298,8 @@ def _dag(
             "        # The stages' params as exported: change them in the params file,"
             " export again."
         )
-        lines += [f"        {py(key)}: {py(value)}," for key, value in params.items()]
+        for key, value in params.items():
+            lines += literal_lines("        ", f"{py(key)}: ", value)
     lines += ["    },", ") as dag:"]
     for number, task in enumerate(order):
         lines += _task(task)[number == 0 :]
@@ -361,7 +372,8 @@ def _params(project: Project, stages: list[Stage]) -> dict[str, Any]:
                 continue
             value = _lookup(data, ref.key)
             if value is not _MISSING:
-                found.setdefault(prefix + ref.key, value)
+                for key, leaf in _leaves(value, f"{ref.key}."):
+                    found.setdefault(prefix + key, leaf)
     return found
 
 
@@ -385,22 +397,47 @@ def _leaves(data: Any, prefix: str) -> list[tuple[str, Any]]:
         for key, value in data.items():
             found += _leaves(value, f"{prefix}{key}.")
         return found
-    return [(prefix.rstrip("."), data)]
+    return [(prefix[:-1], data)]
 
 
 def py(value: Any) -> str:
-    """A Python literal for plain data, double-quoted as ruff formats it."""
+    """A Python literal for plain data, quoted as ruff formats it."""
     if isinstance(value, str):
-        return json.dumps(value)
+        if '"' in value and "'" not in value:
+            return repr(value)  # single quotes: fewer escapes, as ruff prefers
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool) or value is None:
         return repr(value)
     if isinstance(value, (int, float)):
         return repr(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        return "(" + ", ".join(py(v) for v in value) + ")"
+    if isinstance(value, list):
         return "[" + ", ".join(py(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py(str(k))}: {py(v)}" for k, v in value.items()) + "}"
     return json.dumps(str(value))
+
+
+LINE_LENGTH = 88  # ruff's and black's default
+
+
+def literal_lines(indent: str, head: str, value: Any) -> list[str]:
+    """`head` + the literal of `value` + ",", split one item a line as ruff does when long."""
+    line = f"{indent}{head}{py(value)},"
+    if len(line) <= LINE_LENGTH or not isinstance(value, (list, tuple, dict)) or not value:
+        return [line]
+    brackets = {list: "[]", tuple: "()", dict: "{}"}[type(value)]
+    opening, closing = brackets[0], brackets[1]
+    inner = indent + "    "
+    lines = [f"{indent}{head}{opening}"]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            lines += literal_lines(inner, f"{py(str(key))}: ", item)
+    else:
+        for item in value:
+            lines += literal_lines(inner, "", item)
+    return [*lines, f"{indent}{closing},"]
 
 
 @click.group("export")

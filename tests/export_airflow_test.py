@@ -318,3 +318,30 @@ def test_airflow_loads_and_runs_the_exported_demo(
     pushed = run([str(VENV_BIN / "dvc"), "status", "--cloud", "--json"], root, env)
     assert json.loads(pushed.stdout) == {}, pushed.stdout + pushed.stderr
     assert git(root, "status", "--porcelain", "--", "dvc.lock") == ""
+
+
+GOLDEN = REPO / "tests" / "golden"
+GOLDEN_DAGS = sorted(GOLDEN.glob("export-airflow-*/**/*.py.expected"))
+
+
+@pytest.mark.parametrize(
+    "dag", GOLDEN_DAGS, ids=[p.relative_to(GOLDEN).parts[0] for p in GOLDEN_DAGS]
+)
+def test_golden_dag_files_are_ruff_format_clean(dag: Path, tmp_path: Path) -> None:
+    target = tmp_path / "dag.py"
+    shutil.copy(dag, target)
+    done = subprocess.run(
+        [str(VENV_BIN / "ruff"), "format", "--isolated", "--check", "--diff", str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_there_are_golden_exports_of_foreach_matrix_wdir_and_several_dvc_yaml() -> None:
+    names = {p.relative_to(GOLDEN).parts[0] for p in GOLDEN_DAGS}
+    assert {
+        "export-airflow-foreach-matrix",
+        "export-airflow-wdir",
+        "export-airflow-multi-dvc-yaml",
+    } <= names
