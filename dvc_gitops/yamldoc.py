@@ -398,6 +398,16 @@ def _to_float(text: str) -> float:
     return float(lowered)
 
 
+# The tags ruamel.yaml's safe loader (DVC's) can construct; any other tag fails there.
+_STANDARD_TAGS = ("str", "int", "float", "bool", "null", "timestamp", "binary", "set", "omap")
+_KNOWN_TAGS = frozenset(
+    [
+        PLAIN_TAG,
+        *(f"tag:yaml.org,2002:{t}" for t in (*_STANDARD_TAGS, "pairs", "seq", "map", "merge")),
+    ]
+)
+
+
 class _Builder:
     """Turns composed nodes into plain data; aliases share one object."""
 
@@ -433,6 +443,12 @@ class _Builder:
         known = self.built.get(id(node))
         if known is not None or id(node) in self.built:
             return known
+        if node.tag not in _KNOWN_TAGS:
+            raise YamlProblem(
+                _mark(node),
+                f"invalid YAML for DVC: its reader has no constructor for the tag "
+                f"'{node.tag.replace('tag:yaml.org,2002:', '!!')}': remove the tag",
+            )
         if isinstance(node, yaml.ScalarNode):
             value = scalar_value(node)
         elif isinstance(node, yaml.SequenceNode):

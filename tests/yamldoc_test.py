@@ -50,6 +50,19 @@ def test_explicit_tags_win_like_in_ruamel(tagged: str) -> None:
     assert _same(load(text, "x").data["k"], RUAMEL.load(text)["k"])
 
 
+@pytest.mark.parametrize(
+    ("text", "mark"),
+    [("cmd: !env FOO\n", Mark(1, 6)), ("a:\n  b: !!python/name:os.system\n", Mark(2, 6))],
+)
+def test_tags_ruamel_cannot_construct_are_refused(text: str, mark: Mark) -> None:
+    with pytest.raises(YamlProblem) as caught:
+        load(text, "x")
+    assert caught.value.mark == mark
+    assert "no constructor for the tag" in caught.value.message
+    with pytest.raises(Exception, match="constructor"):
+        RUAMEL.load(text)
+
+
 def test_timestamps_match_ruamel_values() -> None:
     text = "a: 2024-01-31T10:00:00Z\nb: 2001-12-14t21:59:43.10-05:00\n"
     ours, theirs = load(text, "x").data, RUAMEL.load(text)
