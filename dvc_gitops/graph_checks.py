@@ -129,6 +129,16 @@ OUTPUT_IGNORED = Rule(
     "is ignored by .dvcignore').",
     fix="Write the output elsewhere, or narrow the `.dvcignore` pattern that matches it.",
 )
+MISSING_WDIR = Rule(
+    "DG221",
+    "missing-wdir",
+    "warning",
+    "A stage's `wdir` does not exist and no stage writes into it.",
+    why="`dvc repro` runs the command in that folder and fails ('No such file or "
+    "directory') after the stages before it have run; `dvc dag` and `dvc status` pass.",
+    fix="Fix the path (it is relative to the dvc.yaml's folder), or create the folder and "
+    "commit a file in it.",
+)
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
@@ -147,6 +157,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
             *_missing_deps(project, pipeline),
             *_git_tracked_outputs(project, pipeline),
             *_ignored_outputs(project, pipeline),
+            *_missing_wdirs(project, pipeline),
             *_stage_order(pipeline),
         ]
     )
@@ -463,13 +474,7 @@ def _dvc_files(project: Project) -> list[str]:
 def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
     tracked = _tracked_paths(project)
     git_files = project.git_files or frozenset()
-    git_dirs: set[str] = set()
-    for path in git_files:
-        while "/" in path:
-            path = path.rsplit("/", 1)[0]
-            if path in git_dirs:
-                break
-            git_dirs.add(path)
+    git_dirs = _git_dirs(project)
     for stage in pipeline.stages.values():
         for dep in stage.deps:
             path = dep.path
@@ -488,6 +493,44 @@ def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
                 "not on disk, not an output of any stage, not tracked by git or a .dvc "
                 "file); fix the path (relative to the stage's wdir) or add its producer",
             )
+
+
+def _git_dirs(project: Project) -> set[str]:
+    """Folders holding files git tracks (a fresh clone has exactly these)."""
+    dirs: set[str] = set()
+    for path in project.git_files or ():
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            if path in dirs:
+                break
+            dirs.add(path)
+    return dirs
+
+
+def _missing_wdirs(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    git_dirs: set[str] | None = None
+    for stage in pipeline.stages.values():
+        folder = posixpath.dirname(stage.dvcfile) or "."
+        wdir = stage.wdir
+        if wdir == folder or "://" in wdir or project.path(wdir).is_dir():
+            continue
+        if git_dirs is None:
+            git_dirs = _git_dirs(project)
+        writers = [a for a in pipeline.producers_of(wdir) if a != stage.address]
+        if writers or wdir in git_dirs:  # (its own outputs come too late to make it)
+            continue
+        try:
+            doc = project.yaml(stage.dvcfile)
+        except Exception:
+            continue
+        mark = doc.value_mark((*stage.template_path, "wdir"))
+        yield MISSING_WDIR.at(
+            stage.dvcfile,
+            mark,
+            f"wdir '{wdir}' of stage '{stage.address}' does not exist and no stage writes "
+            "into it: `dvc repro` will fail to run the command there; fix the path "
+            "(relative to the dvc.yaml's folder) or create the folder",
+        )
 
 
 def _covered(path: str, tracked: set[str]) -> bool:
