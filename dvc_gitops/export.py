@@ -52,7 +52,7 @@ class Task:
 
 
 def export_airflow(project: Project, dag_id: str, output: str | None) -> str:
-    """The text of the DAG file; `output` is where it will live (repo-relative) or None."""
+    """The text of the DAG file; `output`: where it will live (see `dag_path`), or None."""
     pipeline = project.pipeline
     if pipeline.problems:
         dvcfile, why = sorted(pipeline.problems.items())[0]
@@ -164,11 +164,18 @@ def source_commit(project: Project, sources: list[str]) -> str:
     return f"{commit} + uncommitted changes" if dirty and dirty.strip() else commit
 
 
+def export_command(dag_id: str, output: str | None) -> str:
+    """The command line that writes this DAG file again, from the repository root."""
+    words = ["dvc-gitops", "export", "airflow"]
+    if dag_id != DEFAULT_DAG_ID:
+        words += ["--dag-id", dag_id]
+    if output:
+        return shlex.join([*words, "--output", output])
+    return shlex.join(words) + " > FILE"
+
+
 def _header(project: Project, dag_id: str, sources: list[str], output: str | None) -> list[str]:
-    again = "dvc-gitops export airflow" + (
-        f" --dag-id {dag_id}" if dag_id != DEFAULT_DAG_ID else ""
-    )
-    again += f" --output {output}" if output else " > FILE"
+    again = export_command(dag_id, output)
     return [
         f'"""Airflow DAG `{dag_id}`: the DVC pipeline, written by `dvc-gitops export airflow`.',
         "",
@@ -229,7 +236,7 @@ def share_lock(context, result=None):
 
 
 def _preamble(output: str | None, project: Project, tasks: list[Task]) -> list[str]:
-    depth = _depth_below_root(output, project)
+    depth = _depth_below_root(output)
     if depth is None:
         why = f"# The repository checkout the tasks run in: set {ROOT_ENV} where the DAG is parsed."
         root = f'REPO_ROOT = os.environ.get("{ROOT_ENV}", "")'
@@ -262,15 +269,21 @@ def _preamble(output: str | None, project: Project, tasks: list[Task]) -> list[s
     return lines
 
 
-def _depth_below_root(output: str | None, project: Project) -> int | None:
+def _depth_below_root(output: str | None) -> int | None:
     """How many folders below the repository root the DAG file sits; None: outside it."""
-    if output is None:
+    if output is None or posixpath.isabs(output) or output.startswith("../"):
         return None
+    return output.count("/")
+
+
+def dag_path(project: Project, output: str) -> str:
+    """`output` (relative to the working directory) as the DAG file's repo-relative path,
+    or absolute when it lies outside the repository."""
+    absolute = Path(output).resolve()
     try:
-        rel = Path(output).resolve().relative_to(project.root.resolve())
+        return absolute.relative_to(project.root.resolve()).as_posix()
     except ValueError:
-        return None
-    return len(rel.parts) - 1
+        return absolute.as_posix()
 
 
 def _dag(
@@ -461,7 +474,7 @@ def airflow_command(dag_id: str, output: str | None) -> None:
         )
     project = Project(find_root(Path.cwd()))
     try:
-        text = export_airflow(project, dag_id, output)
+        text = export_airflow(project, dag_id, output and dag_path(project, output))
     except ExportProblem as exc:
         click.echo(f"dvc-gitops export airflow: {exc}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None

@@ -16,13 +16,14 @@ import re
 import shutil
 import subprocess
 import venv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO, VENV_BIN, git, git_init
 
 from dvc_gitops.cli import main
+from dvc_gitops.hooks import check_airflow_export
 
 AIRFLOW = "apache-airflow==3.3.2"
 DAG_FILE = "dags/pipeline.py"
@@ -190,14 +191,32 @@ def test_a_bad_dag_id_is_a_usage_error(checkout: Path, capsys: pytest.CaptureFix
 # Slow: a real Airflow loads and runs the demo DAG.
 
 
+def changed_checkout(dest: Path) -> Path:
+    """A copy with `train.max_depth` changed and committed without running the pipeline:
+    its dvc.lock is stale, so only the entries the tasks hand on locate the new outputs."""
+    root = copy_checkout(dest)
+    params = root / "params.yaml"
+    text = params.read_text()
+    assert "  max_depth: 3\n" in text
+    params.write_text(text.replace("  max_depth: 3\n", "  max_depth: 2\n"))
+    git(root, "commit", "-q", "-am", "a shallower tree")
+    return root
+
+
 @pytest.fixture(scope="session")
-def airflow_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A venv with Apache Airflow (pip, ~100 s); skips only when pip cannot reach an index."""
+def airflow_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with Apache Airflow (pip, ~100 s); skips only when pip cannot reach an index.
+
+    DVC_GITOPS_AIRFLOW_VENV names a venv that already has it (to iterate on this test).
+    """
+    ready = os.environ.get("DVC_GITOPS_AIRFLOW_VENV")
+    if ready:
+        return Path(ready)
     where = tmp_path_factory.mktemp("airflow-venv")
     venv.create(where, with_pip=True)
-    python = where / "bin" / "python"
+    pip = [str(where / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", AIRFLOW],
+        [*pip, "install", "-q", AIRFLOW],
         capture_output=True,
         text=True,
         timeout=900,
@@ -211,14 +230,14 @@ def airflow_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         if network:
             pytest.skip(f"cannot install {AIRFLOW} here (no package index): {network.group(0)}")
         pytest.fail(f"pip install {AIRFLOW} failed:\n{done.stderr[-3000:]}")
-    yield where
+    return where
 
 
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[str]]:
-    """A plain `dvc repro` of the demo in its own copy, started before Airflow installs."""
+    """A plain `dvc repro` of the same commit in its own copy, started before Airflow installs."""
     base = tmp_path_factory.mktemp("plain-repro")
-    root = copy_checkout(base / "repo")
+    root = changed_checkout(base / "repo")
     log = (base / "repro.log").open("w")
     process = subprocess.Popen(
         [str(VENV_BIN / "dvc"), "repro"],
@@ -245,16 +264,15 @@ def plain_repro_outputs(process: subprocess.Popen[str]) -> dict[str, str]:
 
 DAGBAG_SCRIPT = """
 import json, sys
-from airflow.models.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
-dag = bag.get_dag(sys.argv[2])
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+dag = bag.dags.get(sys.argv[2])
 print(json.dumps({
     "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
-    "dags": sorted(bag.dag_ids),
+    "dags": sorted(bag.dags),
     "tasks": [t.task_id for t in dag.tasks] if dag else [],
-    "edges": sorted([t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids)
-    if dag else [],
-    "params": dict(dag.params) if dag else {},
+    "edges": [[t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids] if dag else [],
+    "params": {k: dag.params[k] for k in dag.params} if dag else {},
 }))
 """
 
@@ -267,24 +285,19 @@ def test_airflow_loads_and_runs_the_exported_demo(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     base = tmp_path_factory.mktemp("airflow-run")
-    root = copy_checkout(base / "repo")
+    root = changed_checkout(base / "repo")
     env = environment(base)
-    remote = base / "dvc-remote"
-    done = run(
-        [str(VENV_BIN / "dvc"), "remote", "add", "-f", "-d", "local", str(remote)], root, env
-    )
+    dvc = str(VENV_BIN / "dvc")
+    done = run([dvc, "remote", "add", "-f", "-d", "local", str(base / "dvc-remote")], root, env)
     assert done.returncode == 0, done.stderr
     assert export(root, "--dag-id", "demo", "--output", DAG_FILE) == 0
     capsys.readouterr()
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "a local remote, the DAG")
-
-    home = base / "airflow-home"
     env.update(
-        AIRFLOW_HOME=str(home),
+        AIRFLOW_HOME=str(base / "airflow-home"),
         AIRFLOW__CORE__DAGS_FOLDER=str(root / "dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__UNIT_TEST_MODE="False",
     )
     python = str(airflow_venv / "bin" / "python")
     airflow = str(airflow_venv / "bin" / "airflow")
@@ -297,27 +310,45 @@ def test_airflow_loads_and_runs_the_exported_demo(
     assert loaded["dags"] == ["demo"]
     assert loaded["tasks"] == ["fetch_data", "preprocess", "train", "evaluate"]
     assert {tuple(e) for e in loaded["edges"]} == dvc_dag_edges(root, env)
+    assert len(loaded["edges"]) == 4
     assert loaded["params"]["repo_root"] == str(root)
-    assert loaded["params"]["train.max_depth"] == 3
+    assert loaded["params"]["train.max_depth"] == 2
 
+    # A real run, every task in turn (`dags test`), in this checkout.
     done = run([airflow, "db", "migrate"], root, env)
     assert done.returncode == 0, done.stderr[-3000:]
     done = run([airflow, "dags", "test", "demo"], root, env, timeout=900)
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-5000:]
-    assert "state=success" in log, log[-5000:]
+    assert re.search(r"DagRun Finished: .*state=success", log), log[-5000:]
     for stage in ("fetch_data", "preprocess", "train", "evaluate"):
         assert f"Running stage '{stage}'" in log
+    run_id = re.findall(r"run_id=(manual__[^,\s]+)", log)[-1]
 
-    # The outputs are DVC's: recorded in dvc.lock, pushed to the remote, and equal to
-    # a plain `dvc repro` of the same commit.
-    expected = plain_repro_outputs(reference)
-    assert {rel: md5(root / rel) for rel in OUTPUTS} == expected
-    status = run([str(VENV_BIN / "dvc"), "status", "--json"], root, env)
+    # The outputs: those of a plain `dvc repro` of the same commit, recorded in dvc.lock
+    # and pushed to the remote.
+    produced = {rel: md5(root / rel) for rel in OUTPUTS}
+    assert produced == plain_repro_outputs(reference)
+    status = run([dvc, "status", "--json"], root, env)
     assert json.loads(status.stdout) == {}, status.stdout + status.stderr
-    pushed = run([str(VENV_BIN / "dvc"), "status", "--cloud", "--json"], root, env)
+    pushed = run([dvc, "status", "--cloud", "--json"], root, env)
     assert json.loads(pushed.stdout) == {}, pushed.stdout + pushed.stderr
-    assert git(root, "status", "--porcelain", "--", "dvc.lock") == ""
+
+    # Another worker: a clone of the commit (its dvc.lock still names the old model),
+    # running `evaluate` of the same DAG run. The dvc.lock entries handed on through XCom
+    # let it pull the model the run trained, from the remote.
+    worker = base / "worker"
+    git(base, "clone", "-q", str(root), str(worker))
+    assert produced["models/model.pkl"] not in git(worker, "show", "HEAD:dvc.lock")
+    parse_env = json.dumps({"DVC_REPO_ROOT": str(worker)})
+    done = run(
+        [airflow, "tasks", "test", "demo", "evaluate", run_id, "--env-vars", parse_env], worker, env
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-5000:]
+    assert "Running stage 'evaluate'" in log, log[-5000:]
+    for rel in ("models/model.pkl", "data/processed/test.parquet", "eval.json"):
+        assert md5(worker / rel) == produced[rel], rel
 
 
 GOLDEN = REPO / "tests" / "golden"
@@ -345,3 +376,74 @@ def test_there_are_golden_exports_of_foreach_matrix_wdir_and_several_dvc_yaml() 
         "export-airflow-wdir",
         "export-airflow-multi-dvc-yaml",
     } <= names
+
+
+# ---------------------------------------------------------------------------------------
+# The check-airflow-export hook.
+
+SMALL = {
+    "dvc.yaml": (
+        "stages:\n"
+        "  prepare:\n"
+        "    cmd: python prepare.py\n"
+        "    deps: [prepare.py]\n"
+        "    params: [prepare.rows]\n"
+        "    outs: [data.csv]\n"
+        "  fit:\n"
+        "    cmd: python fit.py\n"
+        "    deps: [fit.py, data.csv]\n"
+        "    outs: [model.pkl]\n"
+    ),
+    "params.yaml": "prepare:\n  rows: 10\n",
+    "prepare.py": "",
+    "fit.py": "",
+}
+
+
+def hook(root: Path, *args: str) -> int:
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        return check_airflow_export.main(list(args))
+    finally:
+        os.chdir(old)
+
+
+def test_hook_is_quiet_on_a_fresh_export_even_after_commits(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(SMALL, git=True)
+    assert export(root, "--dag-id", "small", "--output", "airflow/dags/small.py") == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the DAG")
+    (root / "dvc.yaml").write_text(SMALL["dvc.yaml"] + "# a comment\n")
+    git(root, "commit", "-q", "-am", "dvc.yaml again: a new commit, the same pipeline")
+    capsys.readouterr()
+    assert hook(root) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_hook_reports_a_stale_dag_and_fix_exports_it_again(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(SMALL, git=True)
+    assert export(root, "--output", DAG_FILE) == 0
+    (root / "params.yaml").write_text("prepare:\n  rows: 20\n")
+    capsys.readouterr()
+    assert hook(root) == 1
+    assert capsys.readouterr().out == (
+        f"{DAG_FILE}: the Airflow DAG is out of date with the pipeline: "
+        f"run `dvc-gitops export airflow --output {DAG_FILE}`\n"
+    )
+    assert hook(root, "--fix") == 1
+    assert "exported again" in capsys.readouterr().out
+    assert '"prepare.rows": 20,' in (root / DAG_FILE).read_text()
+    assert hook(root) == 0
+
+
+def test_hook_with_a_missing_dag_file_is_a_usage_error(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(SMALL, git=True)
+    assert hook(root, "--dag", "dags/none.py") == 2
+    assert capsys.readouterr().err.startswith("check-airflow-export: dags/none.py: no such file")

@@ -162,3 +162,23 @@ def test_dvc_status(try_repo: Callable[..., tuple[int, str]]) -> None:
     code, out = try_repo("dvc-status", fresh)
     assert code == 0, out
     assert "Passed" in out and "DG4" not in out
+
+
+def test_check_airflow_export(try_repo: Callable[..., tuple[int, str]]) -> None:
+    # The golden export of a two-dvc.yaml pipeline, with the DAG file it exports to.
+    case = REPO / "tests/golden/export-airflow-multi-dvc-yaml"
+    files = {
+        p.relative_to(case).as_posix().removesuffix(".expected"): p.read_text()
+        for p in case.rglob("*")
+        if p.is_file() and p.name not in ("args.txt", "expected.txt")
+    }
+    code, out = try_repo("check-airflow-export", files)
+    assert code == 0, out
+    assert "check the Airflow DAG exported from the pipeline" in out and "Passed" in out
+    changed = {**files, "params.yaml": "lr: 0.02\n"}
+    code, out = try_repo("check-airflow-export", changed)
+    assert code == 1, out
+    assert (
+        "dags/pipeline.py: the Airflow DAG is out of date with the pipeline: "
+        "run `dvc-gitops export airflow --output dags/pipeline.py`"
+    ) in out
