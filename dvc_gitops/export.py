@@ -343,9 +343,9 @@ def _task(task: Task) -> list[str]:
         lines.append("    # frozen: `dvc repro` leaves it as it is.")
     if task.local_only:
         lines.append(
-            "    # reads outputs kept out of the DVC cache (cache: false), which no pull brings:"
+            "    # reads outputs with `cache: false`, which no DVC remote holds: it needs a"
         )
-        lines.append("    #   " + ", ".join(task.local_only) + " (run it on the same worker)")
+        lines.append("    # checkout shared with the task that wrote " + ", ".join(task.local_only))
     lines += [
         f"    {task.variable} = BashOperator(",
         f"        task_id={py(task.task_id)},",
