@@ -216,7 +216,7 @@ class Doctor:
 
     # -- the pipeline -------------------------------------------------------------------------
     def pipeline_check(self) -> Verdict:
-        from .hooks.dvc_status import run_dvc_status
+        from .hooks.dvc_status import explain, run_dvc_status
 
         if not self.project.is_dvc_repo:
             return Verdict("pipeline", "skipped", "not a DVC project")
@@ -225,14 +225,17 @@ class Doctor:
         result = run_dvc_status(self.project, self.dvc, self.timeout)
         if not result.ok:
             return Verdict("pipeline", "fail", str(result.error), "dvc status")
-        stale = sorted(result.stages)
-        if not stale:
+        # The status hook's own reading: stages DVC always lists are not stale.
+        findings = list(explain(self.project, result))
+        if not findings:
             return Verdict("pipeline", "ok", "up to date (dvc status is clean)")
-        shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        where = ", ".join(f"{f.path}:{f.line}" for f in findings[:5])
+        more = f" and {len(findings) - 5} more" if len(findings) > 5 else ""
         return Verdict(
             "pipeline",
             "fail",
-            f"{len(stale)} stage{'s' if len(stale) != 1 else ''} stale: {shown}",
+            f"{len(findings)} stage{'s' if len(findings) != 1 else ''} stale or missing "
+            f"outputs ({where}{more})",
             "dvc-gitops status (why), then dvc repro or dvc pull",
         )
 

@@ -121,7 +121,7 @@ def test_a_clone_with_everything_wrong(tmp_path: Path) -> None:
     assert found["pipeline"] == {
         "check": "pipeline",
         "status": "fail",
-        "detail": "1 stage stale: fetch",
+        "detail": "1 stage stale or missing outputs (dvc.yaml:2)",
         "fix": "dvc-gitops status (why), then dvc repro or dvc pull",
     }
     text = doctor(root, env, "--offline")
