@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import math
 import posixpath
 import re
 import shlex
@@ -421,6 +422,8 @@ def py(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool) or value is None:
         return repr(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{value}")'  # YAML's .inf and .nan
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, tuple):

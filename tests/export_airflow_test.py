@@ -23,6 +23,7 @@ import pytest
 from conftest import REPO, VENV_BIN, git, git_init
 
 from dvc_gitops.cli import main
+from dvc_gitops.export import py
 from dvc_gitops.hooks import check_airflow_export
 
 AIRFLOW = "apache-airflow==3.3.2"
@@ -447,3 +448,26 @@ def test_hook_with_a_missing_dag_file_is_a_usage_error(
     root = make_repo(SMALL, git=True)
     assert hook(root, "--dag", "dags/none.py") == 2
     assert capsys.readouterr().err.startswith("check-airflow-export: dags/none.py: no such file")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'say "hi"',
+        "it's",
+        "both ' and \"",
+        "naïve \\ tab\t",
+        float("inf"),
+        float("-inf"),
+        1e-20,
+        None,
+        True,
+        [1, [2.5, "x"], {"k": None}],
+    ],
+)
+def test_literals_read_back_as_the_same_value(value: object) -> None:
+    assert eval(py(value), {}) == value  # a literal, as the DAG file holds it
+
+
+def test_nan_stays_nan() -> None:
+    assert py(float("nan")) == 'float("nan")'
