@@ -12,6 +12,7 @@ checked for staleness.
 
 from __future__ import annotations
 
+import builtins
 import json
 import keyword
 import math
@@ -34,6 +35,14 @@ DEFAULT_DAG_ID = "dvc_pipeline"
 ROOT_ENV = "DVC_REPO_ROOT"
 _TASK_ID_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_]+")
+# Names the DAG file's module already uses (the tasks are module-level variables too).
+RESERVED = frozenset(
+    {
+        *dir(builtins),
+        *("annotations", "os", "yaml", "Path", "DAG", "Param", "BashOperator", "dag"),
+        *("REPO_ROOT", "STAGES", "lock_file", "read_lock", "take_upstream_locks", "share_lock"),
+    }
+)
 
 
 class ExportProblem(Exception):
@@ -66,7 +75,8 @@ def export_airflow(project: Project, dag_id: str, output: str | None) -> str:
     by_address = {t.stage.address: t for t in tasks}
     order = [by_address[a] for a in pipeline.topological_order()]
     edges = [(by_address[up], by_address[down]) for up, down in pipeline.edges()]
-    edges.sort(key=lambda e: (order.index(e[0]), order.index(e[1])))
+    position = {task.task_id: number for number, task in enumerate(order)}
+    edges.sort(key=lambda e: (position[e[0].task_id], position[e[1].task_id]))
     sources = sorted({s.dvcfile for s in pipeline.stages.values()})
     lines = _header(project, dag_id, sources, output)
     lines += _preamble(output, project, order)
@@ -81,7 +91,7 @@ def _tasks(project: Project, pipeline: Pipeline) -> list[Task]:
     outs_of = {a: s.outs for a, s in stages.items()}
     tasks: list[Task] = []
     task_ids: set[str] = set()
-    variables: set[str] = {"dag", "os", "yaml", "Path", "DAG", "Param", "BashOperator"}
+    variables = set(RESERVED)
     for address, stage in stages.items():
         pull: list[str] = []
         local_only: list[str] = []
