@@ -471,3 +471,15 @@ def test_literals_read_back_as_the_same_value(value: object) -> None:
 
 def test_nan_stays_nan() -> None:
     assert py(float("nan")) == 'float("nan")'
+
+
+def test_a_dvc_yaml_dvc_cannot_load_stops_the_export(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo({**SMALL, "sub/dvc.yaml": "stages:\n  a:\n    cmd: [\n"})
+    assert export(root, "--output", DAG_FILE) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("dvc-gitops export airflow: sub/dvc.yaml: invalid YAML: ")
+    assert captured.err.endswith("; fix it (`dvc-gitops check` shows where) and export again\n")
+    assert not (root / DAG_FILE).exists()
