@@ -483,3 +483,44 @@ def test_a_dvc_yaml_dvc_cannot_load_stops_the_export(
     assert captured.err.startswith("dvc-gitops export airflow: sub/dvc.yaml: invalid YAML: ")
     assert captured.err.endswith("; fix it (`dvc-gitops check` shows where) and export again\n")
     assert not (root / DAG_FILE).exists()
+
+
+GOLDEN_BAG_SCRIPT = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({
+    "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
+    "dags": {
+        dag_id: {
+            "tasks": [t.task_id for t in dag.tasks],
+            "edges": sorted([t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids),
+        }
+        for dag_id, dag in bag.dags.items()
+    },
+}))
+"""
+
+
+@pytest.mark.slow
+def test_airflow_loads_every_golden_export(airflow_venv: Path, tmp_path: Path) -> None:
+    """Foreach/matrix members, sub-folder dvc.yaml files, odd stage names: valid task ids."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    expected: dict[str, object] = {}
+    for number, dag in enumerate(GOLDEN_DAGS):
+        text = dag.read_text().replace('dag_id="', f'dag_id="g{number}_', 1)
+        (folder / f"g{number}.py").write_text(text)
+        ids, edges = task_graph(text)
+        dag_id = re.findall(r'dag_id="([^"]+)"', text)[0]
+        expected[dag_id] = {"tasks": ids, "edges": sorted([a, b] for a, b in edges)}
+    env = environment(tmp_path)
+    env.update(AIRFLOW_HOME=str(tmp_path / "home"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    env["DVC_REPO_ROOT"] = str(tmp_path)
+    done = run(
+        [str(airflow_venv / "bin" / "python"), "-c", GOLDEN_BAG_SCRIPT, str(folder)], tmp_path, env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded["import_errors"] == {}
+    assert loaded["dags"] == expected
