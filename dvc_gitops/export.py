@@ -340,8 +340,10 @@ def _task(task: Task) -> list[str]:
     stage = task.stage
     dvc = "dvc --wait-for-lock"
     steps = []
-    if task.pull:
-        steps.append(f"{dvc} pull " + " ".join(shlex.quote(t) for t in task.pull))
+    # A frozen stage never runs: `dvc repro` only verifies its outputs, pulled first.
+    pull = [*task.pull, stage.address] if stage.frozen else task.pull
+    if pull:
+        steps.append(f"{dvc} pull " + " ".join(shlex.quote(t) for t in pull))
     steps.append(f"{dvc} repro --single-item {shlex.quote(stage.address)}")
     steps.append(f"{dvc} push {shlex.quote(stage.address)}")
     env = {"DVC_STAGE": stage.address}
@@ -351,7 +353,7 @@ def _task(task: Task) -> list[str]:
     lines = ["", f"    # {stage.address} ({where}):"]
     lines += [f"    #   {line}" for cmd in stage.cmds for line in cmd.splitlines()]
     if stage.frozen:
-        lines.append("    # frozen: `dvc repro` leaves it as it is.")
+        lines.append("    # frozen: DVC does not run it; its outputs come from the DVC remote")
     if task.local_only:
         lines.append(
             "    # reads outputs with `cache: false`, which no DVC remote holds: it needs a"
