@@ -419,12 +419,21 @@ class _Builder:
     def size(self, root: yaml.Node) -> int:
         """Count the nodes the document expands to, refusing alias bombs."""
         stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        open_nodes: set[int] = set()  # on the path from the root: met again = a cycle
         while stack:
             node, children_done = stack.pop()
             if id(node) in self.sizes:
                 continue
+            if not children_done and id(node) in open_nodes:
+                raise YamlProblem(
+                    _mark(node),
+                    "an alias refers to a node that contains it, so the document never "
+                    "ends: write the values out",
+                    "too-large",
+                )
             children = _children(node)
             if children_done or not children:
+                open_nodes.discard(id(node))
                 total = 1 + sum(self.sizes.get(id(c), 0) for c in children)
                 if total > MAX_EXPANDED_NODES:
                     raise YamlProblem(
@@ -435,6 +444,7 @@ class _Builder:
                     )
                 self.sizes[id(node)] = total
             else:
+                open_nodes.add(id(node))
                 stack.append((node, True))
                 stack.extend((c, False) for c in children if id(c) not in self.sizes)
         return self.sizes[id(root)]
