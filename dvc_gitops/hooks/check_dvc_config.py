@@ -11,6 +11,8 @@ import subprocess
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import click
+
 from .. import suppressions
 from ..dvc_config import (
     OTHER_CREDENTIAL_KEYS,
@@ -187,10 +189,14 @@ def move_credentials(project: Project, base: str, findings: list[Finding]) -> li
     parse(new_tracked, tracked_path)  # still loadable: raises (exit 3) rather than write junk
     target = project.path(local_path)
     created = not target.exists()
-    target.write_text(local_text, encoding="utf-8")
-    if created:
-        target.chmod(0o600)  # a new file of secrets: readable by its owner only
-    project.path(tracked_path).write_text(new_tracked, encoding="utf-8")
+    try:  # config.local first: a failure in between leaves the secret in both, never lost
+        target.write_text(local_text, encoding="utf-8")
+        if created:
+            target.chmod(0o600)  # a new file of secrets: readable by its owner only
+        project.path(tracked_path).write_text(new_tracked, encoding="utf-8")
+    except OSError as exc:  # a read-only tree: the findings stay, unfixed
+        click.echo(f"check-dvc-config: cannot write {exc.filename}: {exc.strerror}", err=True)
+        return []
     return [tracked_path, local_path]
 
 

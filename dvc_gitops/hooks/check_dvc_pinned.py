@@ -436,7 +436,15 @@ class _Run:
             for pin, version in sorted(edits, key=lambda e: -e[0].edit.start):  # type: ignore[union-attr]
                 assert pin.edit is not None
                 text = pin.edit.apply(text, version)
-            self.project.path(path).write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+            try:
+                self.project.path(path).write_bytes(
+                    (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+                )
+            except OSError as exc:  # a read-only tree: the findings stay, unfixed
+                click.echo(
+                    f"check-dvc-pinned: cannot write {path}: {exc.strerror or exc}", err=True
+                )
+                continue
             self.context.fixed.append(path)
 
 

@@ -192,8 +192,15 @@ def update_document(project: Project, path: str, write: bool) -> tuple[int, str]
             f"{path}: the pipeline picture is out of date: run `dvc-gitops dag --write` "
             "(or the dvc-dag-docs hook) to redraw it"
         )
-    with open(project.path(path), "w", encoding="utf-8", newline="") as out:
-        out.write(update.text)
+    try:
+        with open(project.path(path), "w", encoding="utf-8", newline="") as out:
+            out.write(update.text)
+    except OSError as exc:  # a read-only tree: report, as --check would
+        why = exc.strerror or str(exc)
+        return (
+            EXIT_FINDINGS,
+            f"{path}: the pipeline picture is out of date and cannot be redrawn: {why}",
+        )
     return EXIT_FINDINGS, f"{path}: pipeline picture redrawn"
 
 
