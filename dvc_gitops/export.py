@@ -500,8 +500,12 @@ def airflow_command(dag_id: str, output: str | None) -> None:
     if target.is_file() and target.read_text(encoding="utf-8") == text:
         click.echo(f"{output} is up to date ({len(project.pipeline.stages)} tasks)")
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"dvc-gitops export airflow: cannot write {output}: {exc.strerror}", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE) from None
     click.echo(
         f"wrote {output}: {len(project.pipeline.stages)} tasks,"
         f" {len(project.pipeline.edges())} edges"

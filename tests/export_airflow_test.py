@@ -524,3 +524,14 @@ def test_airflow_loads_every_golden_export(airflow_venv: Path, tmp_path: Path) -
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded["import_errors"] == {}
     assert loaded["dags"] == expected
+
+
+def test_an_output_that_cannot_be_written_is_a_one_line_error(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(SMALL)
+    (root / "dags").write_text("a file where the folder should be\n")
+    assert export(root, "--output", DAG_FILE) == 2
+    assert capsys.readouterr().err.startswith(
+        f"dvc-gitops export airflow: cannot write {DAG_FILE}: "
+    )

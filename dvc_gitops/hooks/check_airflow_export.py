@@ -55,7 +55,10 @@ def check_dag(project: Project, rel: str, fix: bool) -> str | None:
     if COMMIT_LINE.sub("", fresh) == COMMIT_LINE.sub("", text):
         return None
     if fix:
-        project.path(rel).write_text(fresh, encoding="utf-8")
+        try:
+            project.path(rel).write_text(fresh, encoding="utf-8")
+        except OSError as exc:
+            return f"{rel}: the Airflow DAG is out of date and cannot be written: {exc.strerror}"
         return f"{rel}: the Airflow DAG was out of date with the pipeline: exported again"
     return f"{rel}: the Airflow DAG is out of date with the pipeline: run `{again}`"
 
