@@ -2,7 +2,8 @@
 
 The contract (DESIGN.md): exit 0, 1 or 2 (3 is an internal error: a crash), never a
 traceback, every message one line: each stdout line is a finding (`path:line:col: CODE
-message`), a `path: fixed` line or the summary; each stderr line is `hook: message`.
+message`), a `path: fixed` line or the summary; each stderr line is a whole message
+(`hook: ...` or `path: ...`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ FIXERS: list[tuple[str, HookMain, list[str]]] = [
 
 _FINDING = re.compile(r"^[^\n]+:\d+:\d+: DG\d{3} \S")
 _SUMMARY = re.compile(r"^(No findings\.|Found \d+ findings? \(.*\) in \d+ files?\.)$")
-_MESSAGE = re.compile(r"^[a-z][a-z-]*( check)?: \S")
+_MESSAGE = re.compile(r"^\S.*: \S")  # `hook: error: ...` or `path: what is wrong`
 _FIXED = re.compile(r"^\S.*: fixed$")
 
 
@@ -81,7 +82,7 @@ def assert_contract(outcome: Outcome) -> None:
     assert outcome.code in (0, 1, 2), text
     assert "Traceback" not in outcome.out + outcome.err, text
     assert "internal error" not in outcome.err, text
-    for line in outcome.err.splitlines():  # each message one line, named by its hook
+    for line in outcome.err.splitlines():  # each message one line, none indented
         assert _MESSAGE.match(line), (line, text)
     if outcome.name == "dvc-dag-docs":
         assert len(outcome.out.splitlines()) <= 1, text  # one status line
