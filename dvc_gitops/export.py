@@ -336,6 +336,17 @@ def _dag(
     return lines
 
 
+def _command_lines(steps: list[str]) -> list[str]:
+    """`bash_command=...`: one string when it fits, else one step a line (as ruff keeps it)."""
+    joined = py(" && ".join(steps))
+    if len(f"        bash_command={joined},") <= LINE_LENGTH:
+        return [f"        bash_command={joined},"]
+    if len(f"            {joined}") <= LINE_LENGTH:
+        return ["        bash_command=(", f"            {joined}", "        ),"]
+    parts = [py(step if i == 0 else " && " + step) for i, step in enumerate(steps)]
+    return ["        bash_command=(", *(f"            {part}" for part in parts), "        ),"]
+
+
 def _task(task: Task) -> list[str]:
     stage = task.stage
     dvc = "dvc --wait-for-lock"
@@ -351,7 +362,7 @@ def _task(task: Task) -> list[str]:
         env["MLFLOW_EXPERIMENT_NAME"] = task.experiment
     where = stage.dvcfile if stage.wdir == "." else f"{stage.dvcfile}, wdir {stage.wdir}"
     lines = ["", f"    # {stage.address} ({where}):"]
-    lines += [f"    #   {line}" for cmd in stage.cmds for line in cmd.splitlines()]
+    lines += [f"    #   {line}".rstrip() for cmd in stage.cmds for line in cmd.splitlines()]
     if stage.frozen:
         lines.append("    # frozen: DVC does not run it; its outputs come from the DVC remote")
     if task.local_only:
@@ -362,13 +373,7 @@ def _task(task: Task) -> list[str]:
     lines += [
         f"    {task.variable} = BashOperator(",
         f"        task_id={py(task.task_id)},",
-        "        bash_command=(",
-    ]
-    lines += [
-        f"            {py(step if i == 0 else ' && ' + step)}" for i, step in enumerate(steps)
-    ]
-    lines += [
-        "        ),",
+        *_command_lines(steps),
         '        cwd="{{ params.repo_root }}",',
         "        env={",
         *(f"            {py(key)}: {py(value)}," for key, value in env.items()),

@@ -535,3 +535,24 @@ def test_an_output_that_cannot_be_written_is_a_one_line_error(
     assert capsys.readouterr().err.startswith(
         f"dvc-gitops export airflow: cannot write {DAG_FILE}: "
     )
+
+
+def test_stage_names_of_every_length_give_a_ruff_format_clean_file(
+    make_repo: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Short commands fit on one line (ruff joins the parts); long ones keep one per line.
+    names = ["s" * length for length in range(1, 40)]
+    stages = "".join(
+        f"  {name}:\n    cmd: echo {name}  \n    deps: [in.txt]\n    outs: [{name}.txt]\n"
+        for name in names
+    )
+    root = make_repo({"dvc.yaml": "stages:\n" + stages, "in.txt.dvc": "outs:\n- path: in.txt\n"})
+    assert export(root, "--output", DAG_FILE) == 0
+    done = subprocess.run(
+        [str(VENV_BIN / "ruff"), "format", "--isolated", "--check", "--diff", DAG_FILE],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert task_graph((root / DAG_FILE).read_text())[0] == names
