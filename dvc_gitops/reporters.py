@@ -18,8 +18,16 @@ Reporter = Callable[[Sequence[Finding], TextIO], None]
 def text(findings: Sequence[Finding], out: TextIO) -> None:
     """`path:line:col: CODE message`, then one summary line."""
     for f in findings:
-        out.write(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n")
+        out.write(f"{_one_line(f.path)}:{f.line}:{f.column}: {f.code} {_one_line(f.message)}\n")
     out.write(summary(findings) + "\n")
+
+
+def _one_line(text: str) -> str:
+    """`text` with control and line-breaking characters escaped (`\\n`, `\\x1e`): a key or
+    file name quoted in a message must not split its line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def summary(findings: Sequence[Finding]) -> str:
