@@ -25,6 +25,8 @@ class ConfigError(Exception):
 
 
 COMMON_KEYS = ("select", "ignore", "per-file-ignores", "warn-only")
+# The hooks' own tables; each hook validates the keys of its table when it runs.
+SECTIONS = ("status", "pinned", "mlflow", "remote")
 
 
 @dataclass
@@ -103,6 +105,10 @@ def _from_table(table: dict[str, Any], source: str) -> Config:
     config = Config(source=source)
     for key, value in table.items():
         if isinstance(value, dict) and key != "per-file-ignores":
+            if key not in SECTIONS:
+                raise ConfigError(
+                    f"{source}: unknown table [tool.dvc-gitops.{key}]{_hint(key, SECTIONS)}"
+                )
             config.sections[key] = value
         elif key not in COMMON_KEYS:
             raise ConfigError(

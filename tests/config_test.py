@@ -54,6 +54,10 @@ def test_dedicated_file_wins(tmp_path: Path) -> None:
         ("[tool.dvc-gitops\n", "invalid TOML"),
         ("[tool]\ndvc-gitops = 3\n", "[tool.dvc-gitops] must be a table"),
         ('[tool.dvc-gitops]\nper-file-ignores = "x"\n', "'per-file-ignores' must be a table"),
+        (
+            "[tool.dvc-gitops.statu]\nfail = true\n",
+            "unknown table [tool.dvc-gitops.statu] (did you mean 'status'?)",
+        ),
     ],
 )
 def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, message: str) -> None:

@@ -74,7 +74,7 @@ def matches(hook_id: str, path: str) -> bool:
 
 
 FILES_MUST_MATCH = {
-    "check-dvc-yaml": ["dvc.yaml", "sub/dir/dvc.yaml"],
+    "check-dvc-yaml": ["dvc.yaml", "sub/dir/dvc.yaml", "params.yaml", "sub/params.yaml"],
     "check-dvc-deps": ["dvc.yaml", "models/dvc.yaml"],
     "check-dvc-pinned": [
         "requirements.txt",
@@ -94,7 +94,7 @@ FILES_MUST_MATCH = {
     "dvc-dag-docs": ["dvc.yaml", "sub/dvc.yaml", "README.md"],
 }
 FILES_MUST_NOT_MATCH = {
-    "check-dvc-yaml": ["dvc.lock", "mydvc.yaml", "dvc.yaml.bak", "dvc.yml", "params.yaml"],
+    "check-dvc-yaml": ["dvc.lock", "mydvc.yaml", "dvc.yaml.bak", "dvc.yml", "myparams.yaml"],
     "check-dvc-deps": ["dvc.lock", "train.py", "params.yaml"],
     "check-dvc-pinned": ["README.md", "dvc.lock", "requirements.md", "src/config"],
     "check-dvc-config": ["config", "src/.dvc/configure.py", "dvc.yaml"],
