@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from .mlflow_map import load_map
-from .model import Pipeline, Stage, _LoadProblem, _ParamsLoader
+from .model import MISSING, LoadProblem, ParamsLoader, Pipeline, Stage, param_value
 from .project import FileProblem, Project, find_root
 from .runner import EXIT_USAGE
 from .yamldoc import YamlProblem
@@ -388,38 +388,24 @@ def _task(task: Task) -> list[str]:
 
 def _params(project: Project, stages: list[Stage]) -> dict[str, Any]:
     """`key` (root params.yaml) or `file:key` -> current value, for every stage param."""
-    loader = _ParamsLoader(project)
+    loader = ParamsLoader(project)
     found: dict[str, Any] = {}
     for stage in stages:
         for ref in stage.params:
             try:
                 data = loader.load(ref.file)
-            except _LoadProblem:
+            except LoadProblem:
                 continue
             prefix = "" if ref.file == "params.yaml" else f"{ref.file}:"
             if ref.key is None:
                 for key, value in _leaves(data, ""):
                     found.setdefault(prefix + key, value)
                 continue
-            value = _lookup(data, ref.key)
-            if value is not _MISSING:
+            value = param_value(data, ref.key)
+            if value is not MISSING:
                 for key, leaf in _leaves(value, f"{ref.key}."):
                     found.setdefault(prefix + key, leaf)
     return found
-
-
-_MISSING = object()
-
-
-def _lookup(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return _MISSING
-    return data
 
 
 def _leaves(data: Any, prefix: str) -> list[tuple[str, Any]]:

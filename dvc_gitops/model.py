@@ -257,7 +257,7 @@ def build_pipeline(project: Project) -> Pipeline:
     """The resolved pipeline of every dvc.yaml in the project; never raises."""
     pipeline = Pipeline()
     config = _parsing_config(project)
-    loader = _ParamsLoader(project)
+    loader = ParamsLoader(project)
     # DVC walks the tree top-down and does not descend into folders that are outputs of
     # stages it has already loaded, nor into git-ignored ones: their dvc.yaml files hold
     # no stages as far as DVC is concerned.
@@ -371,7 +371,34 @@ def _parsing_config(project: Project) -> dict[str, str]:
     return settings
 
 
-class _LoadProblem(Exception):
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Any = _Missing()
+
+
+def param_value(values: Any, key: str) -> Any:
+    """The value a params key names, as DVC reads it; MISSING when there is none.
+
+    A key may hold dots itself (`train.lr` at the top level); otherwise each part steps
+    into a mapping, or into a list by index.
+    """
+    if isinstance(values, dict) and key in values:
+        return values[key]
+    node = values
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return MISSING
+    return node
+
+
+class LoadProblem(Exception):
     """A params/vars file DVC cannot load: why, and where in it when that is known."""
 
     def __init__(self, message: str, mark: Mark | None = None) -> None:
@@ -379,7 +406,7 @@ class _LoadProblem(Exception):
         self.mark = mark or Mark(1, 1)
 
 
-class _ParamsLoader:
+class ParamsLoader:
     """Params and vars files, read once each (YAML through the project's cache)."""
 
     def __init__(self, project: Project) -> None:
@@ -387,14 +414,14 @@ class _ParamsLoader:
         self.cache: dict[str, Any] = {}
 
     def load(self, rel: str) -> dict[str, Any]:
-        """The file's mapping; raises _LoadProblem with DVC's reason."""
+        """The file's mapping; raises LoadProblem with DVC's reason."""
         if rel not in self.cache:
             try:
                 self.cache[rel] = self._load(rel)
-            except _LoadProblem as exc:
+            except LoadProblem as exc:
                 self.cache[rel] = exc
         found = self.cache[rel]
-        if isinstance(found, _LoadProblem):
+        if isinstance(found, LoadProblem):
             raise found
         return found  # type: ignore[no-any-return]
 
@@ -412,9 +439,9 @@ class _ParamsLoader:
 
         target = self.project.root / rel
         if not target.exists():
-            raise _LoadProblem(f"'{rel}' does not exist")
+            raise LoadProblem(f"'{rel}' does not exist")
         if target.is_dir():
-            raise _LoadProblem(f"'{rel}' is a directory")
+            raise LoadProblem(f"'{rel}' is a directory")
         suffix = _suffix(rel)
         try:
             if suffix == ".json":
@@ -426,11 +453,11 @@ class _ParamsLoader:
             else:  # DVC reads an empty or falsy YAML document as {}
                 data = self.project.yaml(rel).data or {}
         except (YamlProblem, FileProblem) as exc:
-            raise _LoadProblem(f"'{rel}' cannot be read: {exc.message}", exc.mark) from None
+            raise LoadProblem(f"'{rel}' cannot be read: {exc.message}", exc.mark) from None
         except (ValueError, SyntaxError) as exc:
-            raise _LoadProblem(f"'{rel}' cannot be parsed: {exc}") from None
+            raise LoadProblem(f"'{rel}' cannot be parsed: {exc}") from None
         if not isinstance(data, dict):
-            raise _LoadProblem(
+            raise LoadProblem(
                 f"'{rel}' holds a {type(data).__name__}, not a mapping of keys"
                 if data is not None
                 else f"'{rel}' is null, not a mapping of keys"
@@ -522,7 +549,7 @@ class _FileResolver:
         pipeline: Pipeline,
         dvcfile: str,
         config: dict[str, str],
-        loader: _ParamsLoader,
+        loader: ParamsLoader,
     ) -> None:
         self.project = project
         self.pipeline = pipeline
@@ -607,7 +634,7 @@ class _FileResolver:
         try:
             data = self.loader.load(rel)
             context.merge(data, rel, is_file=True)
-        except _LoadProblem as exc:
+        except LoadProblem as exc:
             self.issue(
                 "params-unreadable",
                 exc.mark,
@@ -715,7 +742,7 @@ class _FileResolver:
                     return
                 data = {k: data[k] for k in keys}
             context.merge(data, rel, is_file=True)
-        except _LoadProblem as exc:
+        except LoadProblem as exc:
             kind = "vars-file-missing" if "does not exist" in str(exc) else "vars-unreadable"
             where = "" if not stage else f" (stage '{stage}')"
             self.issue(
@@ -1050,7 +1077,7 @@ class _FileResolver:
                 continue
             try:
                 data = self.loader.load(entry.file)
-            except _LoadProblem:
+            except LoadProblem:
                 continue
             if parts[0] in data:
                 keys = ",".join([*entry.keys, parts[0]])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .findings import Finding, Rule
-from .model import Pipeline, join_path
+from .model import MISSING, Pipeline, join_path, param_value
 from .yamldoc import Mark, scalar_value
 
 if TYPE_CHECKING:
@@ -183,28 +183,14 @@ def check(context: CheckContext) -> Iterator[Finding]:
 
 def _load(project: Project, rel: str) -> Any:
     """A params file's data, None when it cannot be read (other rules say why)."""
-    from .model import _LoadProblem, _ParamsLoader
+    from .model import LoadProblem, ParamsLoader
 
     loaders = project.cache("params_checks")
-    loader = loaders.setdefault("loader", _ParamsLoader(project))
+    loader = loaders.setdefault("loader", ParamsLoader(project))
     try:
         return loader.load(rel)
-    except _LoadProblem:
+    except LoadProblem:
         return None
-
-
-def _has_key(data: Any, key: str) -> bool:
-    if isinstance(data, dict) and key in data:
-        return True
-    node = data
-    for part in key.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False
-    return True
 
 
 def _stage_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
@@ -230,7 +216,7 @@ def _stage_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
             if param.key is None:
                 continue
             data = _load(project, param.file)
-            if data is None or _has_key(data, param.key):
+            if data is None or param_value(data, param.key) is not MISSING:
                 continue
             seen.add((param.source, param.mark))
             yield PARAMS_KEY_MISSING.at(

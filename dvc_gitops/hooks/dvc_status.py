@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..findings import Finding, Rule
+from ..model import MISSING, param_value
 from ..project import FileProblem, Project, find_root
 from ..runner import Check, CheckContext, common_options, execute, guarded
 from ..yamldoc import Mark, YamlProblem
@@ -559,27 +560,19 @@ def _params_phrase(
     new_values = _read_params(project, params_file)
     changed: list[str] = []
     for key, state in states.items():
-        old, new = _lookup(old_values, key), _lookup(new_values, key)
-        if state == "modified" and old is not _MISSING and new is not _MISSING:
+        old, new = param_value(old_values, key), param_value(new_values, key)
+        if state == "modified" and old is not MISSING and new is not MISSING:
             changed += [
                 f"{label}{k} {_value(o)} -> {_value(n)}" for k, o, n in _diff(key, old, new)
             ]
         elif state == "deleted":
-            was = f" (was {_value(old)})" if old is not _MISSING else ""
+            was = f" (was {_value(old)})" if old is not MISSING else ""
             changed.append(f"{label}{key} removed{was}")
-        elif state == "new" and new is not _MISSING:
+        elif state == "new" and new is not MISSING:
             changed.append(f"{label}{key} added = {_value(new)}")
         else:
             changed.append(f"{label}{key} {state}")
     return f"{'param' if len(changed) == 1 else 'params'} {_names(changed)}"
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING: Any = _Missing()
 
 
 def _lock_entry(project: Project, stage: Stage) -> dict[str, Any] | None:
@@ -622,27 +615,12 @@ def _read_params(project: Project, params_file: str) -> Any:
     return {}
 
 
-def _lookup(values: Any, key: str) -> Any:
-    """A dotted key as DVC reads it: nested mappings, or a key holding dots itself."""
-    if isinstance(values, dict) and key in values:
-        return values[key]
-    node = values
-    for part in key.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
-
-
 def _diff(key: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
     """The leaves that differ under `key` (a whole section tracked as one param)."""
     if isinstance(old, dict) and isinstance(new, dict):
         found: list[tuple[str, Any, Any]] = []
         for sub in [*old, *(k for k in new if k not in old)]:
-            found += _diff(f"{key}.{sub}", old.get(sub, _MISSING), new.get(sub, _MISSING))
+            found += _diff(f"{key}.{sub}", old.get(sub, MISSING), new.get(sub, MISSING))
         return found
     if old == new:  # DVC's own comparison: 1 and 1.0 are the same value to it
         return []
@@ -650,7 +628,7 @@ def _diff(key: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
 
 
 def _value(value: Any) -> str:
-    if value is _MISSING:
+    if value is MISSING:
         return "(absent)"
     return _short(json.dumps(value, default=str, ensure_ascii=False), 40)
 
