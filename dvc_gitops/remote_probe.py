@@ -14,13 +14,10 @@ Also here: running DVC (or any tool) with a timeout in its own process group.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -35,6 +32,7 @@ from .dvc_config import (
     remote_type,
     set_option,
 )
+from .processes import run_in_group
 from .project import Project
 
 PROBE = b"dvc-gitops remote probe: safe to delete\n"
@@ -68,31 +66,16 @@ def run(
     timeout: float,
     env: Mapping[str, str] | None = None,
 ) -> Done:
-    """Run `command` in its own process group; on timeout the whole group is killed."""
-    full_env = {**os.environ, "DVC_NO_ANALYTICS": "1", **(env or {})}
-    try:
-        process = subprocess.Popen(
-            list(command),
-            cwd=cwd,
-            env=full_env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return Done(127, "", f"ERROR: cannot run {command[0]}: {exc.strerror or exc}")
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+    """Run `command` in its own process group; on timeout the whole group is stopped."""
+    ran = run_in_group(
+        command, cwd, timeout, {**os.environ, "DVC_NO_ANALYTICS": "1", **(env or {})}
+    )
+    if ran.start_error is not None:
+        return Done(127, "", f"ERROR: cannot run {command[0]}: {ran.start_error}")
+    if ran.returncode is None:
         words = " ".join(command[1:3])
         return Done(124, "", f"ERROR: `{words}` did not finish within {timeout:g} s")
-    return Done(process.returncode, stdout, stderr)
+    return Done(ran.returncode, ran.stdout, ran.stderr)
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,12 @@ Exit codes beyond the common ones (0 clean or warnings only, 1 findings with --f
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
 import os
 import posixpath
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +30,7 @@ import click
 
 from ..findings import Finding, Rule
 from ..model import MISSING, param_value
+from ..processes import run_in_group
 from ..project import FileProblem, Project, find_root
 from ..runner import Check, CheckContext, common_options, execute, guarded
 from ..yamldoc import Mark, YamlProblem
@@ -177,43 +174,26 @@ def run_dvc_status(
     except DvcUnavailable as exc:
         return StatusResult(error=str(exc), exit_code=EXIT_NO_DVC)
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    started = time.monotonic()
-    try:
-        # Its own process group, so a timeout ends DVC and everything it started.
-        process = subprocess.Popen(
-            command,
-            cwd=project.root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-    except OSError as exc:
+    ran = run_in_group(command, project.root, timeout, env)
+    if ran.start_error is not None:
         return StatusResult(
-            error=f"cannot run {command[0]}: {exc.strerror or exc}; give the path of DVC "
-            "with --dvc",
+            error=f"cannot run {command[0]}: {ran.start_error}; give the path of DVC with --dvc",
             exit_code=EXIT_NO_DVC,
             command=command,
         )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _end_process_group(process)
+    if ran.timed_out or ran.returncode is None:
         return StatusResult(
             error=f"`dvc status` did not finish within {timeout:g} s and was stopped; raise "
             "--timeout (or [tool.dvc-gitops.status] timeout), or use --scope staged",
             exit_code=EXIT_DVC_FAILED,
             command=command,
-            seconds=time.monotonic() - started,
+            seconds=ran.seconds,
         )
-    seconds = time.monotonic() - started
-    if process.returncode != 0:
+    seconds, stdout = ran.seconds, ran.stdout
+    if ran.returncode != 0:
         return StatusResult(
-            error=_dvc_error(process.returncode, stderr, targets),
-            exit_code=EXIT_NO_DVC if process.returncode == 253 else EXIT_DVC_FAILED,
+            error=_dvc_error(ran.returncode, ran.stderr, targets),
+            exit_code=EXIT_NO_DVC if ran.returncode == 253 else EXIT_DVC_FAILED,
             command=command,
             seconds=seconds,
         )
@@ -229,30 +209,6 @@ def run_dvc_status(
             seconds=seconds,
         )
     return StatusResult(stages=stages, command=command, seconds=seconds)
-
-
-def _end_process_group(process: subprocess.Popen[str]) -> None:
-    """Stop DVC and its children: TERM, a short grace, then KILL; reap the process."""
-    if os.name == "nt":  # no process groups to signal: end DVC itself
-        process.kill()
-        process.communicate()
-        return
-    for sig, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        try:
-            process.communicate(timeout=grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    # The leader may be gone while a child still holds the pipes: kill what is left.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    if process.poll() is None:
-        process.kill()
-    process.wait()
 
 
 def _parse_json(stdout: str) -> dict[str, list[Any]] | None:
