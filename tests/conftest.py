@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,6 +42,22 @@ def git_init(root: Path, commit: bool = True) -> Path:
         git(root, "add", "-A")
         git(root, "commit", "-q", "--allow-empty", "-m", "fixture")
     return root
+
+
+def copy_checkout(dest: Path) -> Path:
+    """This repository's files as a clone would have them (tracked and untracked but not
+    ignored, as they are in the work tree), committed in a fresh git repository."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for rel in filter(None, listed.split("\0")):
+        if (REPO / rel).is_file():  # a tracked file deleted in the work tree is not copied
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, dest / rel)
+    return git_init(dest)
 
 
 @pytest.fixture

@@ -16,28 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, VENV_BIN, git, git_init
+from conftest import VENV_BIN, copy_checkout, git
 
 pytestmark = pytest.mark.slow
 
 STAGES = ("fetch_data", "preprocess", "train", "evaluate")
 EXPERIMENTS = {"train": "dvc-gitops-demo-train", "evaluate": "dvc-gitops-demo-evaluate"}
-
-
-def copy_checkout(dest: Path) -> Path:
-    """The repository's files as a clone would have them, in a fresh git repository."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for rel in filter(None, listed.split("\0")):
-        source = REPO / rel
-        if source.is_file():  # a tracked file deleted in the work tree is not copied
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / rel)
-    return git_init(dest)
 
 
 def environment(base: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, VENV_BIN, git, git_init
+from conftest import REPO, VENV_BIN, copy_checkout, git
 
 from dvc_gitops.cli import main
 from dvc_gitops.export import py
@@ -37,21 +37,6 @@ OUTPUTS = (
     "metrics.json",
     "eval.json",
 )
-
-
-def copy_checkout(dest: Path) -> Path:
-    """This repository's files as a clone has them, committed in a fresh git repository."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for rel in filter(None, listed.split("\0")):
-        if (REPO / rel).is_file():  # a tracked file deleted in the work tree is not copied
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, dest / rel)
-    return git_init(dest)
 
 
 def environment(base: Path) -> dict[str, str]:

@@ -14,26 +14,15 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from conftest import REPO, VENV_BIN, git_init, write_tree
+from conftest import REPO, VENV_BIN, copy_checkout, git_init, write_tree
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
     target = tmp_path_factory.mktemp("dvc-gitops-snapshot")
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    return git_init(target)
+    return copy_checkout(target)
 
 
 @pytest.fixture(scope="session")
