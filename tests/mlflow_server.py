@@ -8,7 +8,6 @@ test needs (experiments, deleted ones, runs with tags) through the REST API.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from dvc_gitops.mlflow_rest import MlflowRest
+from dvc_gitops.processes import end_group
 
 REPO = Path(__file__).resolve().parent.parent
 MLFLOW = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "mlflow"
@@ -109,16 +109,9 @@ class MlflowServer:
         raise RuntimeError(f"mlflow server not healthy after {STARTUP_SECONDS} s")
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=15)
-        except ProcessLookupError:
-            pass
+        """Stop the server and every helper process it spawned (its process group)."""
+        if self.process.poll() is None:
+            end_group(self.process)
 
     # server state ----------------------------------------------------------------------
     def create_experiment(self, name: str) -> str:

@@ -9,7 +9,6 @@ its own process group and is killed by group id. A test module makes its fixture
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -19,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from dvc_gitops.processes import end_group
 
 REPO = Path(__file__).resolve().parent.parent
 WEED = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "weed"
@@ -112,16 +113,9 @@ class S3Server:
         raise RuntimeError(f"weed not ready after {STARTUP_SECONDS} s: {tail}")
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=3)  # its data is scratch: no need for a clean stop
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=15)
-        except ProcessLookupError:
-            pass
+        """Stop the server and every helper process it spawned (its process group)."""
+        if self.process.poll() is None:
+            end_group(self.process)
 
 
 def running_s3_server(factory: pytest.TempPathFactory) -> Iterator[S3Server]:
