@@ -18,6 +18,7 @@ import re
 import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 TEMPLATE = re.compile(r"(?<!\\)\$\{(?P<inner>.*?)\}")
@@ -67,6 +68,11 @@ def parse_expression(inner: str) -> list[str]:
 
     DVC's grammar: a word of characters other than `.[]`, then `.word` or `[word]` steps.
     """
+    return list(_parse_expression(inner))
+
+
+@lru_cache(maxsize=4096)  # the same few expressions recur in every stage of a monorepo
+def _parse_expression(inner: str) -> tuple[str, ...]:
     parts: list[str] = []
     i, n = 0, len(inner)
 
@@ -96,7 +102,7 @@ def parse_expression(inner: str) -> list[str]:
             i = end + 1
         else:
             raise _syntax(inner)
-    return [p.strip() for p in parts]
+    return tuple(p.strip() for p in parts)
 
 
 def _syntax(inner: str) -> InterpolationError:
