@@ -83,6 +83,7 @@ def test_corpus(tmp_path: Path, path: Path, slot: str) -> None:
     run_timed(repo_with(tmp_path, {slot: path.read_bytes()}))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("slot", ["dvc.yaml", "params.yaml", "requirements.txt", ".dvc/config"])
 def test_ten_megabyte_file(tmp_path: Path, slot: str) -> None:
     big = {
