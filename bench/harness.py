@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "scale"
+READING = "### Reading"
 sys.path.insert(0, str(REPO / "bench"))
 
 import generate  # noqa: E402
@@ -293,10 +294,14 @@ def report(repos: list[Repo], argv: list[str], rounds: int, big_rounds: int) -> 
 def write_section(text: str) -> None:
     """Replace (or add) this script's section of bench/RESULTS.md; others stay as they are."""
     start, end = f"<!-- section: {SECTION} -->", f"<!-- end section: {SECTION} -->"
-    block = f"{start}\n{text.rstrip()}\n{end}\n"
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    if pattern.search(old):
+    found = pattern.search(old)
+    # The hand-written reading of the figures (from `### Reading` on) is kept.
+    kept = found.group(0).partition(READING)[2].rpartition(end)[0] if found else ""
+    written = f"{text.rstrip()}\n\n{READING}{kept}" if kept else f"{text.rstrip()}\n"
+    block = f"{start}\n{written.rstrip()}\n{end}\n"
+    if found:
         new = pattern.sub(lambda _m: block, old)
     else:  # first, right after the title: the summary every other section details
         title, _, rest = old.partition("\n\n")
