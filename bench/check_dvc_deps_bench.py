@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import resource
 import statistics
 import subprocess
@@ -23,9 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_file import write_section
+
 REPO = Path(__file__).resolve().parent.parent
 HOOK = Path(sys.executable).parent / "check-dvc-deps"
-RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "check-dvc-deps"
 
 
@@ -100,16 +100,6 @@ def report(rows: list[tuple[str, float, float]], rounds: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) this script's section of bench/RESULTS.md; others stay as they are."""
-    start, end = f"<!-- section: {SECTION} -->", f"<!-- end section: {SECTION} -->"
-    block = f"{start}\n{text.rstrip()}\n{end}\n"
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    new = pattern.sub(lambda _m: block, old) if pattern.search(old) else old + "\n" + block
-    RESULTS.write_text(new)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -122,7 +112,7 @@ def main() -> int:
     text = report(rows, args.rounds)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
     return 0
 
 

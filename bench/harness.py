@@ -34,9 +34,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from results_file import write_section
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "scale"
 READING = "### Reading"
 sys.path.insert(0, str(REPO / "bench"))
@@ -291,24 +292,6 @@ def report(repos: list[Repo], argv: list[str], rounds: int, big_rounds: int) -> 
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) this script's section of bench/RESULTS.md; others stay as they are."""
-    start, end = f"<!-- section: {SECTION} -->", f"<!-- end section: {SECTION} -->"
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end) + r"\n?", re.S)
-    found = pattern.search(old)
-    # The hand-written reading of the figures (from `### Reading` on) is kept.
-    kept = found.group(0).partition(READING)[2].rpartition(end)[0] if found else ""
-    written = f"{text.rstrip()}\n\n{READING}{kept}" if kept else f"{text.rstrip()}\n"
-    block = f"{start}\n{written.rstrip()}\n{end}\n"
-    if found:
-        new = pattern.sub(lambda _m: block, old)
-    else:  # first, right after the title: the summary every other section details
-        title, _, rest = old.partition("\n\n")
-        new = f"{title}\n\n{block}\n{rest}"
-    RESULTS.write_text(new)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1x10,10x500,100x5000", help="FILESxSTAGES,...")
@@ -348,7 +331,7 @@ def main() -> int:
         text = report(repos, shown, args.rounds, args.big_rounds)
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text, keep_from=READING)
     return 0
 
 

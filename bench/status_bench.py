@@ -26,11 +26,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from results_file import write_section
+
 BIN = Path(sys.prefix) / "bin"
 DVC = str(BIN / "dvc")
 HOOK = str(BIN / "dvc-status")
-RESULTS = Path(__file__).parent / "RESULTS.md"
-START, END = "<!-- section: dvc-status -->", "<!-- end section: dvc-status -->"
 
 
 def sh(root: Path, *args: str) -> str:
@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = f"{platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}"
     dvc_version = sh(Path.cwd(), DVC, "--version").strip()
     section = (
-        f"{START}\n## dvc-status\n\n`.venv/bin/python bench/status_bench.py --write` "
+        "## dvc-status\n\n`.venv/bin/python bench/status_bench.py --write` "
         f"(median of {args.repeat} runs after a warm-up; DVC {dvc_version}, Python "
         f"{machine}; measured {time.strftime('%Y-%m-%d %H:%M')}, on a shared machine):\n\n"
         f"{table}\n\n"
@@ -246,24 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split over many dvc.yaml files: DVC parses a whole dvc.yaml and its lock for any "
         "target in it, so in one big dvc.yaml the saving is only the hashing of the other "
         "stages.\n"
-        f"{END}"
     )
     print(section)
     if args.write:
-        write_section(section)
+        write_section("dvc-status", section)
     return 0
-
-
-def write_section(section: str) -> None:
-    """Replace (or append) only this benchmark's section of bench/RESULTS.md."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
 
 
 if __name__ == "__main__":
