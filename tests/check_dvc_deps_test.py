@@ -13,7 +13,7 @@ from pathlib import Path
 from textwrap import dedent
 
 import pytest
-from conftest import VENV_BIN
+from conftest import VENV_BIN, venv_tool
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -476,15 +476,7 @@ def dvc(root: Path, *args: str) -> str:
         "DVC_NO_ANALYTICS": "1",
         "DVC_SITE_CACHE_DIR": str(root.parent / "dvc-site-cache"),
     }
-    done = subprocess.run(
-        [str(VENV_BIN / "dvc"), *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = venv_tool("dvc", root, *args, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -44,6 +44,25 @@ def git_init(root: Path, commit: bool = True) -> Path:
     return root
 
 
+def venv_tool(
+    name: str,
+    root: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Run a console script of the test environment (`dvc`, `dvc-gitops`...) at `root`."""
+    return subprocess.run(
+        [str(VENV_BIN / name), *args],
+        cwd=root,
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def copy_checkout(dest: Path) -> Path:
     """This repository's files as a clone would have them (tracked and untracked but not
     ignored, as they are in the work tree), committed in a fresh git repository."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import VENV_BIN, write_tree
+from conftest import VENV_BIN, venv_tool, write_tree
 from mlflow_server import MlflowServer, free_port
 from onboard_test import DVC, clean_env, dvc_repo
 from s3_server import S3Server, running_s3_server
@@ -22,15 +22,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 def doctor(root: Path, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "dvc-gitops"), "doctor", *args],
-        cwd=root,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return venv_tool("dvc-gitops", root, "doctor", *args, env=env)
 
 
 def checks(done: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import VENV_BIN, git, git_init, write_tree
+from conftest import VENV_BIN, git, git_init, venv_tool, write_tree
 from mlflow_server import MlflowServer
 
 from dvc_gitops.mlflow import (
@@ -52,15 +51,7 @@ stages:
 
 
 def dvc(root: Path, *args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [str(VENV_BIN / "dvc"), *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = venv_tool("dvc", root, *args, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import VENV_BIN, git, git_init, write_tree
+from conftest import VENV_BIN, git, git_init, venv_tool, write_tree
 from s3_server import S3Server, running_s3_server
 
 from dvc_gitops.dvc_config import parse
@@ -65,15 +65,7 @@ def dvc_repo(root: Path, files: Mapping[str, str]) -> Path:
 
 
 def onboard(root: Path, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(VENV_BIN / "dvc-gitops"), "onboard", *args],
-        cwd=root,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return venv_tool("dvc-gitops", root, "onboard", *args, env=env)
 
 
 def dvc(root: Path, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
