@@ -21,6 +21,7 @@ from conftest import VENV_BIN, git, git_init, write_tree
 
 from dvc_gitops.hooks import dvc_status
 from dvc_gitops.hooks.dvc_status import main, run_dvc_status
+from dvc_gitops.model import MISSING, param_value
 from dvc_gitops.project import Project
 
 pytestmark = pytest.mark.slow
@@ -725,12 +726,12 @@ def test_parse_entries_sorts_every_kind_and_keeps_unknown_ones() -> None:
 
 def test_dotted_keys_and_section_diffs() -> None:
     values = {"a": {"b": [10, {"c": 1}]}, "x.y": 2}
-    assert dvc_status._lookup(values, "a.b.1.c") == 1
-    assert dvc_status._lookup(values, "x.y") == 2
-    assert dvc_status._lookup(values, "a.z") is dvc_status._MISSING
+    assert param_value(values, "a.b.1.c") == 1
+    assert param_value(values, "x.y") == 2
+    assert param_value(values, "a.z") is MISSING
     assert dvc_status._diff("s", {"k": 1, "n": {"m": 1}}, {"k": 1, "n": {"m": 2}, "new": 3}) == [
         ("s.n.m", 1, 2),
-        ("s.new", dvc_status._MISSING, 3),
+        ("s.new", MISSING, 3),
     ]
     # DVC compares with ==: a leaf it would not call modified is not listed either.
     assert dvc_status._diff("k", {"a": 1, "b": 2}, {"a": 1.0, "b": 3}) == [("k.b", 2, 3)]
