@@ -289,6 +289,8 @@ class Context:
         self, text: str, key: str | None, config: Mapping[str, str] | None = None
     ) -> Any:
         """`text` with its templates filled in, typed as DVC types it."""
+        if "${" not in text:
+            return text
         found = templates(text)
         if not found:
             return text.replace("\\${", "${")

@@ -540,6 +540,20 @@ def _mark(node: yaml.Node | None, fallback: Mark) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+@dataclass(frozen=True)
+class _KeyOf:
+    """A step to the key node of a mapping entry, not to its value."""
+
+    key: str
+
+
+def _descend(node: yaml.Node | None, path: list[Any]) -> yaml.Node | None:
+    """The node `path` leads to from `node` (see `_FileResolver._walk`)."""
+    for step in path:
+        node = _child(node, step.key)[0] if isinstance(step, _KeyOf) else _child(node, step)[1]
+    return node
+
+
 class _FileResolver:
     """Resolves one dvc.yaml into stages of the pipeline."""
 
@@ -581,6 +595,8 @@ class _FileResolver:
             self.fail(exc.message)
             return
         self.doc = doc
+        # Held while this file resolves: its marks come from it (the doc keeps only data).
+        self.tree = doc.root
         if doc.problems:
             self.fail(doc.problems[0].message)
         data = doc.data
@@ -1022,30 +1038,54 @@ class _FileResolver:
         fallback: Mark,
     ) -> Any:
         """`value` with templates filled in; _FAILED after reporting when DVC would fail."""
+        if isinstance(value, str) and "${" not in value:
+            return value  # most values: nothing to fill in
+        return self._walk(value, context, key, node, [], fallback)
 
-        def walk(item: Any, item_node: yaml.Node | None) -> Any:
-            if isinstance(item, str):
-                try:
-                    return context.resolve_text(item, key, self.config)
-                except InterpolationError as exc:
-                    self._report(exc, self._template_mark(item_node, exc, fallback), context)
-                    return _FAILED
-            if isinstance(item, list):
-                return [walk(v, _child(item_node, i)[1]) for i, v in enumerate(item)]
-            if isinstance(item, dict):
-                out: dict[Any, Any] = {}
-                for k, v in item.items():
-                    k_node, v_node = _child(item_node, k)
-                    new_key = walk(k, k_node) if isinstance(k, str) else k
+    def _walk(
+        self,
+        item: Any,
+        context: Context,
+        key: str | None,
+        node: yaml.Node | None,
+        path: list[Any],
+        fallback: Mark,
+    ) -> Any:
+        """`_resolve` below `node`. `path` leads from `node` to `item`: the node of a
+        failing template is looked up only then (a key of a mapping as `_KeyOf`)."""
+        if isinstance(item, str):
+            if "${" not in item:
+                return item
+            try:
+                return context.resolve_text(item, key, self.config)
+            except InterpolationError as exc:
+                item_node = _descend(node, path)
+                self._report(exc, self._template_mark(item_node, exc, fallback), context)
+                return _FAILED
+        if isinstance(item, list):
+            items: list[Any] = []
+            for index, value in enumerate(item):
+                path.append(index)
+                items.append(self._walk(value, context, key, node, path, fallback))
+                path.pop()
+            return items
+        if isinstance(item, dict):
+            out: dict[Any, Any] = {}
+            for k, v in item.items():
+                new_key = k
+                if isinstance(k, str):
+                    path.append(_KeyOf(k))
+                    new_key = self._walk(k, context, key, node, path, fallback)
+                    path.pop()
                     if new_key is _FAILED:
                         continue
                     if isinstance(new_key, (dict, list)):
                         new_key = to_text(new_key)
-                    out[new_key] = walk(v, v_node)
-                return out
-            return item
-
-        return walk(value, node)
+                path.append(k)
+                out[new_key] = self._walk(v, context, key, node, path, fallback)
+                path.pop()
+            return out
+        return item
 
     def _template_mark(
         self, node: yaml.Node | None, exc: InterpolationError, fallback: Mark

@@ -9,6 +9,8 @@ PyYAML's YAML 1.1 resolver would: `yes` stays a string, `0755` is 755.
 from __future__ import annotations
 
 import re
+import weakref
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,16 +64,43 @@ class YamlProblem(Exception):
         self.kind = kind  # syntax | duplicate-key | merge-conflict | encoding | too-large
 
 
+# The node trees asked for last stay alive: positions are asked in runs (a file's
+# findings, the stages of one file), and composing again costs more than keeping a few.
+_RECENT_TREES: deque[yaml.Node] = deque(maxlen=4)
+
+
 @dataclass
 class YamlDoc:
-    """A parsed YAML file: its plain data plus the marks of every key and value."""
+    """A parsed YAML file: its plain data plus the marks of every key and value.
+
+    The node tree that holds the marks is not kept with the data: it weighs several
+    times the data (a node and two marks per value), and most runs ask for few
+    positions. `root` composes it again from `text` when asked, and it lives while a
+    caller holds it (or among the few asked for last).
+    """
 
     path: str
     text: str
     data: Any
-    root: yaml.Node | None
     # Non-fatal problems DVC still refuses (duplicate keys): reported, data kept.
     problems: list[YamlProblem] = field(default_factory=list)
+    # The tree while someone holds it; None for an empty document (there is no tree).
+    _tree: weakref.ref[yaml.Node] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def root(self) -> yaml.Node | None:
+        """The composed node tree, None for an empty document."""
+        if self._tree is None:
+            return None
+        tree = self._tree()
+        if tree is None:
+            # It composed once already, into a tree: the same text gives the same tree.
+            tree = yaml.compose(self.text, Loader=_Loader)
+            assert tree is not None
+            self._tree = weakref.ref(tree)
+        if tree not in _RECENT_TREES:
+            _RECENT_TREES.append(tree)
+        return tree
 
     def node(self, path: JsonPath) -> yaml.Node | None:
         """The value node at `path`, or None when the path leads nowhere."""
@@ -105,10 +134,11 @@ class YamlDoc:
         return self.text.count("\n", 0, end) + 1
 
     def _walk(self, path: JsonPath) -> tuple[yaml.Node | None, yaml.Node] | None:
-        if self.root is None:
+        root = self.root
+        if root is None:
             return None
         key_node: yaml.Node | None = None
-        node: yaml.Node = self.root
+        node: yaml.Node = root
         for step in path:
             if isinstance(node, yaml.MappingNode):
                 for k, v in _merged_pairs(node):
@@ -158,8 +188,10 @@ def load(text: str, path: str) -> YamlDoc:
         ) from None
     if "\t" in text:
         _refuse_tabs_like_ruamel(text)
-    doc = YamlDoc(path=path, text=text, data=None, root=root)
+    doc = YamlDoc(path=path, text=text, data=None)
     if root is not None:
+        doc._tree = weakref.ref(root)
+        _RECENT_TREES.append(root)
         builder = _Builder(doc)
         if "*" in text:  # only aliases can make a document bigger than its text
             builder.size(root)

@@ -232,3 +232,78 @@ def test_empty_documents() -> None:
     assert load("", "x").data is None
     assert load("# only a comment\n", "x").root is None
     assert load("[]", "x").data == []
+
+
+def _all_marks(node: Any, out: list[tuple[int, int, int, int, str]]) -> None:
+    """Every node's start and end, depth first (aliases visited once per use)."""
+    import yaml
+
+    out.append(
+        (
+            node.start_mark.line,
+            node.start_mark.column,
+            node.start_mark.index,
+            node.end_mark.index,
+            node.tag,
+        )
+    )
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _all_marks(key, out)
+            _all_marks(value, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _all_marks(item, out)
+
+
+def _golden_yaml_files() -> list[Any]:
+    from pathlib import Path
+
+    root = Path(__file__).parent / "golden"
+    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+@pytest.mark.parametrize("source", _golden_yaml_files(), ids=lambda p: p.parent.name + "/" + p.name)
+def test_a_tree_composed_again_has_the_marks_of_the_first(source: Any) -> None:
+    """The doc keeps only data; a tree composed again when a position is asked for
+    gives every node the marks of the tree the data was built from."""
+    from dvc_gitops import yamldoc
+
+    try:
+        doc = load_bytes(source.read_bytes(), "x")
+    except YamlProblem:
+        return
+    first = doc.root
+    if first is None:
+        return
+    eager: list[tuple[int, int, int, int, str]] = []
+    _all_marks(first, eager)
+    marks = [doc.value_mark(()), doc.key_mark(("stages",)), doc.value_mark(("stages", "x", 0))]
+    del first
+    yamldoc._RECENT_TREES.clear()
+    assert doc._tree is not None and doc._tree() is None  # not kept with the data
+    again = doc.root
+    assert again is not None
+    lazy: list[tuple[int, int, int, int, str]] = []
+    _all_marks(again, lazy)
+    assert lazy == eager
+    assert [
+        doc.value_mark(()),
+        doc.key_mark(("stages",)),
+        doc.value_mark(("stages", "x", 0)),
+    ] == marks
+
+
+def test_the_node_tree_is_not_kept_with_the_data() -> None:
+    import gc
+
+    from dvc_gitops import yamldoc
+
+    doc = load("stages:\n  train:\n    cmd: python train.py\n", "x")
+    yamldoc._RECENT_TREES.clear()
+    gc.collect()
+    assert doc._tree is not None and doc._tree() is None
+    assert doc.key_mark(("stages", "train", "cmd")) == Mark(3, 5)
+    assert load("", "x").root is None
+    null = load("\n\n~\n", "x")
+    assert null.data is None and null.value_mark(()) == Mark(3, 1)
