@@ -157,6 +157,16 @@ def scripts_in(cmd: str, wdir: str, project: Project) -> list[Script]:
     Only files that exist below the project root are returned (a script that is
     missing or outside the repository is someone else's finding).
     """
+    # check-dvc-deps and the MLflow scan both ask for every stage: read each cmd once.
+    known = project.cache("cmd_scripts.scripts_in")
+    key = f"{wdir}\0{cmd}"
+    found: tuple[Script, ...] | None = known.get(key)
+    if found is None:
+        found = known[key] = tuple(_scripts_in(cmd, wdir, project))
+    return list(found)
+
+
+def _scripts_in(cmd: str, wdir: str, project: Project) -> list[Script]:
     reader = _Reader(project, _norm(wdir))
     try:
         words = _split(cmd)

@@ -212,7 +212,6 @@ def _missing(
         deps = [d.path for d in stage.deps]
         outs = [o.path for o in stage.outs]
         for n, cmd in enumerate(stage.cmds):
-            mark = _cmd_mark(doc, template, n, stage)
             direct = scripts_in(cmd, stage.wdir, project)
             wanted: list[tuple[Script, str | None, Rule]] = [
                 (s, None, SCRIPT_NOT_IN_DEPS) for s in direct
@@ -231,7 +230,10 @@ def _missing(
                 if _covered(script, deps) or _under(script.path, outs):
                     continue
                 dep = relative_to(script.path, stage.wdir)
-                item = found.setdefault(dep, _Missing(dep, script, mark, via, rule, n))
+                item = found.get(dep)
+                if item is None:  # the position only for what is reported (it walks the YAML)
+                    mark = _cmd_mark(doc, template, n, stage)
+                    item = found[dep] = _Missing(dep, script, mark, via, rule, n)
                 if stage.name not in item.stages:
                     item.stages.append(stage.name)
     return list(found.values())
