@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +29,24 @@ COMMANDS = {
     "export": "dvc_gitops.export:export_group",
 }
 
-# The offline checks `dvc-gitops check` runs, each the CHECK of its hook module.
-OFFLINE_CHECKS = (
-    "dvc_gitops.hooks.check_dvc_yaml",
-    "dvc_gitops.hooks.check_dvc_deps",
-    "dvc_gitops.hooks.check_dvc_pinned",
-    "dvc_gitops.hooks.check_mlflow_map",
-    "dvc_gitops.hooks.check_dvc_config",
-)
+# The offline checks `dvc-gitops check` runs: the hook module holding each CHECK, and the
+# code prefixes it reports (a test holds them equal to CHECK.codes), so that a check
+# whose every code is deselected is not even imported.
+OFFLINE_CHECKS = {
+    "dvc_gitops.hooks.check_dvc_yaml": ("DG1", "DG21", "DG22", "DG23", "DG3"),
+    "dvc_gitops.hooks.check_dvc_deps": ("DG20",),
+    "dvc_gitops.hooks.check_dvc_pinned": ("DG5",),
+    "dvc_gitops.hooks.check_mlflow_map": ("DG6",),
+    "dvc_gitops.hooks.check_dvc_config": ("DG7",),
+}
 
 
-def offline_checks() -> list[Check]:
+def offline_checks(wanted: Callable[[str], bool] = lambda _prefix: True) -> list[Check]:
+    """The CHECK of every offline hook with a `wanted` code prefix."""
     checks = []
-    for name in OFFLINE_CHECKS:
+    for name, prefixes in OFFLINE_CHECKS.items():
+        if not any(wanted(prefix) for prefix in (*prefixes, "DG0")):
+            continue
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -101,7 +106,7 @@ def check_command(
     root = Path(folders[0]) if folders else find_root(Path.cwd())
     files = None if folders or not paths else list(paths)
     code = execute(
-        offline_checks(),
+        offline_checks,
         root,
         files,
         {},

@@ -1,6 +1,6 @@
 """`[tool.dvc-gitops]` from pyproject.toml, or the top level of `.dvc-gitops.toml`.
 
-The common keys (select, ignore, per-file-ignores, warn-only) are read here; each hook
+The common keys (select, ignore, per-file-ignores, warn-only, exclude) are read here; each hook
 reads and validates its own table (`[tool.dvc-gitops.status]`, ...) via `section()`.
 """
 
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
+import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ class ConfigError(Exception):
     """The user's configuration or command line is wrong: exit 2 with this one line."""
 
 
-COMMON_KEYS = ("select", "ignore", "per-file-ignores", "warn-only")
+COMMON_KEYS = ("select", "ignore", "per-file-ignores", "warn-only", "exclude")
 # The hooks' own tables; each hook validates the keys of its table when it runs.
 SECTIONS = ("status", "pinned", "mlflow", "remote")
 
@@ -36,6 +38,9 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     warn_only: list[str] = field(default_factory=list)
+    # Globs of paths the checks never read (fixtures, vendored code); a folder that
+    # matches hides everything below it.
+    exclude: list[str] = field(default_factory=list)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def section(self, name: str, schema: Mapping[str, type | tuple[type, ...]]) -> dict[str, Any]:
@@ -67,8 +72,39 @@ class Config:
                     return False
         return True
 
+    def narrow(self, select: Sequence[str], ignore: Sequence[str]) -> None:
+        """Apply the command line's --select (over the file's) and --ignore (added);
+        applying the same twice changes nothing."""
+        if select:
+            self.select = list(select)
+        self.ignore = [*self.ignore, *(code for code in ignore if code not in self.ignore)]
+
+    def may_select(self, prefix: str) -> bool:
+        """Whether some code starting with `prefix` could be reported (a check whose
+        every prefix fails this need not run at all)."""
+        if self.select and not any(
+            s == "ALL" or s.startswith(prefix) or prefix.startswith(s) for s in self.select
+        ):
+            return False
+        return not matches(prefix, self.ignore)
+
     def is_warn_only(self, code: str) -> bool:
         return matches(code, self.warn_only)
+
+    def excludes(self, path: str) -> bool:
+        """Whether `path` (repo-relative, `/`-separated) or a folder above it is excluded."""
+        parts = path.split("/")
+        return any(self.excludes_itself("/".join(parts[:n])) for n in range(1, len(parts) + 1))
+
+    def excludes_itself(self, path: str) -> bool:
+        """Whether `path` matches an `exclude` glob (its folders not considered)."""
+        return bool(self.exclude) and _globs_pattern(tuple(self.exclude)).match(path) is not None
+
+
+@functools.cache
+def _globs_pattern(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for the globs: the walk asks it of every folder and file."""
+    return re.compile("|".join(fnmatch.translate(glob) for glob in globs))
 
 
 def matches(code: str, patterns: Iterable[str]) -> bool:
@@ -117,11 +153,21 @@ def _from_table(table: dict[str, Any], source: str) -> Config:
     config.select = _codes(table, "select", source)
     config.ignore = _codes(table, "ignore", source)
     config.warn_only = _codes(table, "warn-only", source)
+    config.exclude = _globs(table, "exclude", source)
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{source}: 'per-file-ignores' must be a table of glob = [codes]")
     config.per_file_ignores = {pattern: _codes(per_file, pattern, source) for pattern in per_file}
     return config
+
+
+def _globs(table: Mapping[str, Any], key: str, source: str) -> list[str]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{source}: '{key}' must be a list of path globs like \"tests/fixtures\"")
+    return [v.strip().strip("/") for v in value]
 
 
 def _codes(table: Mapping[str, Any], key: str, source: str) -> list[str]:

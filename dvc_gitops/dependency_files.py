@@ -30,7 +30,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from . import tomldoc
-from .project import SKIPPED_DIRS, FileProblem, Project
+from .project import FileProblem, Project
 from .tomldoc import TomlDoc, TomlProblem
 from .yamldoc import Mark, YamlProblem
 
@@ -133,21 +133,18 @@ def exact_version(specifier: SpecifierSet) -> str | None:
 def dependency_files(project: Project) -> list[str]:
     """Repo-relative dependency files below the root, manifests first, then locks."""
     found: list[str] = []
-    for folder, dirs, files in os.walk(project.root, onerror=lambda _e: None):
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if d not in SKIPPED_DIRS and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
-        )
-        in_requirements_dir = os.path.basename(folder) == "requirements"
-        for name in sorted(files):
+    for folder, files, _hidden in project.folders:  # .dvcignore is DVC's, not pip's
+        in_requirements_dir = folder.rsplit("/", 1)[-1] == "requirements"
+        found.extend(
+            f"{folder}/{name}" if folder != "." else name
+            for name in files
             if (
                 name in MANIFEST_NAMES
                 or name in LOCK_NAMES
                 or _matches(name, REQUIREMENTS_PATTERNS + CONDA_PATTERNS)
                 or (in_requirements_dir and name.endswith((".txt", ".in")))
-            ):
-                found.append(project.rel(os.path.join(folder, name)))
+            )
+        )
     order = {n: i for i, n in enumerate(MANIFEST_NAMES)}
 
     def rank(path: str) -> tuple[int, int, int, str]:

@@ -8,7 +8,6 @@ offending dep or out in its dvc.yaml. Run by check-dvc-yaml.
 from __future__ import annotations
 
 import heapq
-import os
 import posixpath
 from bisect import bisect_left
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, Rule
 from .model import Out, Pipeline, Ref, Stage
-from .project import SKIPPED_DIRS
 from .yamldoc import Mark
 
 if TYPE_CHECKING:
@@ -447,7 +445,7 @@ def _strongly_connected(nodes: list[str], children: dict[str, list[str]]) -> lis
 def _tracked_paths(project: Project) -> set[str]:
     """Paths DVC tracks through .dvc files (their outs), repo-relative."""
     tracked: set[str] = set()
-    for dvc_file in _dvc_files(project):
+    for dvc_file in project.walk_files(suffixes=(".dvc",)):
         try:
             data = project.yaml(dvc_file).data
         except Exception:
@@ -458,17 +456,6 @@ def _tracked_paths(project: Project) -> set[str]:
             if isinstance(out, dict) and isinstance(out.get("path"), str):
                 tracked.add(posixpath.normpath(posixpath.join(folder, out["path"])))
     return tracked
-
-
-def _dvc_files(project: Project) -> list[str]:
-    """Every `.dvc` file below the root (DVC's own folders and environments skipped)."""
-    found: list[str] = []
-    for folder, dirs, files in os.walk(project.root):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
-        for name in files:
-            if name.endswith(".dvc"):
-                found.append(project.rel(os.path.join(folder, name)))
-    return found
 
 
 def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:

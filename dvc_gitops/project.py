@@ -52,7 +52,8 @@ def find_root(start: Path) -> Path:
 
 
 def _posix(folder: str, name: str) -> str:
-    return name if folder == "." else Path(folder, name).as_posix()
+    """`name` inside the repo-relative, `/`-separated `folder` ("." is the root)."""
+    return name if folder == "." else f"{folder}/{name}"
 
 
 class FileProblem(Exception):
@@ -126,8 +127,7 @@ class Project:
 
     @cached_property
     def dvc_yaml_files(self) -> list[str]:
-        """Every dvc.yaml below the root, skipping VCS, DVC, environments, caches, and
-        what the root `.dvcignore` hides from DVC (DVC never loads those files either)."""
+        """Every dvc.yaml below the root that DVC would load (see `walk_files`)."""
         return sorted(self.walk_files("dvc.yaml"))
 
     def dvcignored(self, rel: str) -> bool:
@@ -141,29 +141,60 @@ class Project:
             text = (self.root / ".dvcignore").read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
+        lines = text.splitlines()
+        if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
+            return None  # `dvc init` writes one of comments only: nothing to load pathspec for
         import pathspec  # DVC's own matcher for .dvcignore; loaded only when there is one
 
-        return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+        return pathspec.GitIgnoreSpec.from_lines(lines)
 
-    def walk_files(self, *names: str, suffixes: tuple[str, ...] = ()) -> Iterator[str]:
+    def excluded(self, rel: str) -> bool:
+        """Whether the config's `exclude` hides `rel` from every check."""
+        return self.config.excludes(rel)
+
+    def walk_files(
+        self, *names: str, suffixes: tuple[str, ...] = (), dvcignore: bool = True
+    ) -> Iterator[str]:
         """Repo-relative paths of files called one of `names` (or ending with one of
-        `suffixes`) below the root, where DVC looks: not in SKIPPED_DIRS, virtual
-        environments, or what the root `.dvcignore` hides."""
+        `suffixes`), in a sorted depth-first order. With `dvcignore`, only where DVC
+        looks: not what the root `.dvcignore` hides (dependency files are not DVC's)."""
         wanted = set(names)
-        for folder, dirs, files in os.walk(self.root, onerror=lambda _e: None):
-            rel_folder = os.path.relpath(folder, self.root)
-            dirs[:] = sorted(
-                d
-                for d in dirs
-                if d not in SKIPPED_DIRS
-                and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
-                and not self.dvcignored(_posix(rel_folder, d) + "/")
-            )
-            for name in sorted(files):
+        for folder, files, hidden in self.folders:
+            if hidden and dvcignore:
+                continue
+            for name in files:
                 if name in wanted or (suffixes and name.endswith(suffixes)):
-                    rel = _posix(rel_folder, name)
-                    if not self.dvcignored(rel):
+                    rel = _posix(folder, name)
+                    if not (dvcignore and self.dvcignored(rel)):
                         yield rel
+
+    @cached_property
+    def folders(self) -> list[tuple[str, list[str], bool]]:
+        """Each searched folder, walked once per run: (repo-relative path, sorted file
+        names, hidden by `.dvcignore`). Skipped: SKIPPED_DIRS, virtual environments and
+        what the config excludes."""
+        tree: list[tuple[str, list[str], bool]] = []
+        hidden_folders: set[str] = set()
+        for folder, dirs, files in os.walk(self.root, onerror=lambda _e: None):
+            rel = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            hidden = rel in hidden_folders
+            kept = []
+            for name in sorted(dirs):
+                child = _posix(rel, name)
+                if (
+                    name in SKIPPED_DIRS
+                    or os.path.exists(os.path.join(folder, name, "pyvenv.cfg"))
+                    or self.config.excludes_itself(child)  # its parents passed already
+                ):
+                    continue
+                kept.append(name)
+                if hidden or self.dvcignored(child + "/"):
+                    hidden_folders.add(child)
+            dirs[:] = kept
+            if self.config.exclude:
+                files = [f for f in files if not self.config.excludes_itself(_posix(rel, f))]
+            tree.append((rel, sorted(files), hidden))
+        return tree
 
     @cached_property
     def is_dvc_repo(self) -> bool:

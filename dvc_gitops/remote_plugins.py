@@ -9,13 +9,12 @@ deps and outs of its dvc.yaml files, and in `.dvc` files written by `dvc import-
 from __future__ import annotations
 
 import configparser
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from .dependency_files import ini_values
-from .project import SKIPPED_DIRS, FileProblem, Project
+from .project import FileProblem, Project
 from .yamldoc import Mark, YamlProblem
 
 # URL scheme -> (plugin package, the dvc extra that installs it), after dvc_objects'
@@ -140,7 +139,7 @@ def _dvc_yaml_needs(
 
 def _dvc_file_needs(project: Project, remotes: dict[str, tuple[str, Mark]]) -> Iterator[Need]:
     """External deps of `.dvc` files (`dvc import-url s3://...` writes them)."""
-    for path in _dvc_files(project):
+    for path in project.walk_files(suffixes=(".dvc",)):
         try:
             doc = project.yaml(path)
         except (YamlProblem, FileProblem):
@@ -153,19 +152,3 @@ def _dvc_file_needs(project: Project, remotes: dict[str, tuple[str, Mark]]) -> I
                 package, extra = PLUGINS[scheme]
                 mark = doc.value_mark(("deps", index, "path"))
                 yield Need(package, extra, path, mark, f"import-url dep {url}")
-
-
-def _dvc_files(project: Project) -> list[str]:
-    found: list[str] = []
-    for folder, dirs, files in os.walk(project.root, onerror=lambda _e: None):
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if d not in SKIPPED_DIRS and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
-        )
-        found.extend(
-            project.rel(os.path.join(folder, name))
-            for name in sorted(files)
-            if name.endswith(".dvc")
-        )
-    return found

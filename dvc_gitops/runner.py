@@ -75,12 +75,12 @@ def run_checks(
 ) -> list[Finding]:
     """Every finding the checks report, filtered by config and suppressions, sorted."""
     config = project.config
-    if select:
-        config.select = list(select)
-    config.ignore = [*config.ignore, *ignore]
+    config.narrow(select, ignore)
     raw: list[Finding] = []
     for check in checks:
-        raw.extend(check.run(context))
+        # DG0 (unreadable file, bad suppression) can come from any check.
+        if any(config.may_select(prefix) for prefix in (*check.codes, "DG0")):
+            raw.extend(check.run(context))
     active_prefixes = [c for check in checks for c in check.codes]
 
     def active(code: str) -> bool:
@@ -180,7 +180,7 @@ def split_codes(values: Sequence[str]) -> list[str]:
 
 
 def execute(
-    checks: Sequence[Check],
+    checks: Sequence[Check] | Callable[[Callable[[str], bool]], Sequence[Check]],
     root: Path,
     files: list[str] | None,
     options: dict[str, Any],
@@ -191,13 +191,25 @@ def execute(
     ignore: Sequence[str],
     fix: bool = False,
 ) -> int:
-    """Build the project, run the checks, print the report, return the exit code."""
+    """Build the project, run the checks, print the report, return the exit code.
+
+    `checks` may be a function of a predicate on code prefixes (whether the config and
+    command line may select such a code), so that deselected checks are never loaded.
+    """
     project = Project(root)
+    select, ignore = split_codes(select), split_codes(ignore)
+    if callable(checks):
+        project.config.narrow(select, ignore)
+        checks = checks(project.config.may_select)
     if fmt is not None and fmt not in REPORTERS:
         raise ConfigError(f"unknown format '{fmt}'")
-    rel_files = None if files is None else [project.rel(Path.cwd() / f) for f in files]
+    rel_files = None
+    if files is not None:  # pre-commit passes excluded files too: they are skipped here
+        rel_files = [
+            r for r in (project.rel(Path.cwd() / f) for f in files) if not project.excluded(r)
+        ]
     context = CheckContext(project, rel_files, options, fix=fix)
-    findings = run_checks(project, checks, context, split_codes(select), split_codes(ignore))
+    findings = run_checks(project, checks, context, select, ignore)
     emit(findings, fmt or default_format(), output_file, context)
     return exit_code(findings, project, context)
 

@@ -84,3 +84,49 @@ def test_prefix_matching() -> None:
     assert matches("DG201", ["DG2"])
     assert matches("DG201", ["ALL"])
     assert not matches("DG201", ["DG3", "DG21"])
+
+
+def test_exclude_hides_matching_paths_and_all_below(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.dvc-gitops]\nexclude = ["tests/fixtures/", "*.tmp"]\n')
+    config = load_config(tmp_path)
+    assert config.exclude == ["tests/fixtures", "*.tmp"]
+    assert config.excludes("tests/fixtures")
+    assert config.excludes("tests/fixtures/broken/dvc.yaml")
+    assert config.excludes("a/b.tmp")
+    assert not config.excludes("tests/fixtures.py")
+    assert not config.excludes("tests/dvc.yaml")
+    assert not config.excludes_itself("tests/fixtures/broken")  # only its folder matches
+
+
+@pytest.mark.parametrize("value", ["[1]", '[""]', "3"])
+def test_exclude_must_be_path_globs(tmp_path: Path, value: str) -> None:
+    write(tmp_path, "pyproject.toml", f"[tool.dvc-gitops]\nexclude = {value}\n")
+    with pytest.raises(ConfigError, match="'exclude' must be a list of path globs"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("select", "ignore", "selectable", "not_selectable"),
+    [
+        ([], [], ["DG1", "DG5", "DG0"], []),
+        (["DG1"], [], ["DG1", "DG"], ["DG5", "DG21"]),
+        (["DG101"], [], ["DG1"], ["DG2", "DG20"]),
+        (["ALL"], ["DG5"], ["DG1"], ["DG5", "DG50"]),
+        ([], ["DG2"], ["DG1", "DG3"], ["DG20", "DG21"]),
+    ],
+)
+def test_may_select_says_whether_a_prefix_can_report(
+    select: list[str], ignore: list[str], selectable: list[str], not_selectable: list[str]
+) -> None:
+    config = Config(select=select, ignore=ignore)
+    assert [p for p in selectable if not config.may_select(p)] == []
+    assert [p for p in not_selectable if config.may_select(p)] == []
+
+
+def test_narrow_applies_the_command_line_once() -> None:
+    config = Config(select=["DG1"], ignore=["DG2"])
+    config.narrow(["DG3"], ["DG4"])
+    config.narrow(["DG3"], ["DG4"])
+    assert (config.select, config.ignore) == (["DG3"], ["DG2", "DG4"])
+    config.narrow([], [])
+    assert config.select == ["DG3"]

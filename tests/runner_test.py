@@ -127,3 +127,47 @@ def test_check_takes_one_folder_or_files(make_repo, in_dir, capsys) -> None:
     assert cli_main(["check", "--select", "DG1", "b/dvc.yaml"]) == 0
     assert cli_main(["check", "a", "b/dvc.yaml"]) == 2
     assert "give one repository folder, or files, not both" in capsys.readouterr().err
+
+
+def test_check_loads_only_selectable_checks(make_repo, in_dir, capsys) -> None:
+    """`check --select` never imports a check whose codes are all deselected."""
+    import subprocess
+    import sys
+
+    in_dir(make_repo({"dvc.yaml": DUPLICATE}))
+    code = (
+        "import sys\n"
+        "from dvc_gitops.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('dvc_gitops.hooks.')), code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "check", "--select", "DG10", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "['dvc_gitops.hooks.check_dvc_yaml'] 1"
+
+
+def test_offline_checks_declare_their_codes_in_the_cli() -> None:
+    import importlib
+
+    from dvc_gitops.cli import OFFLINE_CHECKS
+
+    for name, prefixes in OFFLINE_CHECKS.items():
+        assert importlib.import_module(name).CHECK.codes == prefixes, name
+
+
+def test_excluded_files_are_skipped_even_when_named(make_repo, in_dir, capsys) -> None:
+    root = make_repo(
+        {
+            "pyproject.toml": '[tool.dvc-gitops]\nexclude = ["fixtures"]\n',
+            "fixtures/dvc.yaml": DUPLICATE,
+            "dvc.yaml": CLEAN,
+        }
+    )
+    assert cli_main(["check", "--select", "DG1", str(root)]) == 0
+    in_dir(root)
+    assert check_dvc_yaml(["fixtures/dvc.yaml"]) == 0
+    assert capsys.readouterr().out == "No findings.\nNo findings.\n"

@@ -128,7 +128,11 @@ def dvc_roots(project: Project) -> list[str]:
     """Prefixes ("" or "sub/") of the DVC projects in the repository (`dvc init --subdir`)."""
     roots = {""} if project.exists(".dvc/config") or project.is_dvc_repo else set()
     for path in project.git_files or ():
-        if path.endswith(".dvc/config") and (path == ".dvc/config" or "/.dvc/" in f"/{path}"):
+        if (
+            path.endswith(".dvc/config")
+            and (path == ".dvc/config" or "/.dvc/" in f"/{path}")
+            and not project.excluded(path)
+        ):
             roots.add(path[: -len(".dvc/config")])
     return sorted(roots)
 

@@ -302,22 +302,12 @@ GENERATED_VALIDATOR = Path(__file__).resolve().parent.parent / "dvc_yaml_validat
 
 @cache
 def _fast_validator() -> Callable[[Any], Any]:
-    """The yes/no validator: the one generated from the schema, else compiled now.
-
-    Compiling costs about 0.05 s per process, so the validator is generated ahead of time
-    (`dvc_gitops/dvc_yaml_validator.py`); it is used only while it matches the schema.
-    """
-    import hashlib
-
+    """The yes/no validator generated ahead of time from the schema (compiling it costs
+    about 0.05 s per process); a test fails when it no longer matches the schema."""
     from .. import dvc_yaml_validator
 
-    if hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest() == dvc_yaml_validator.SCHEMA_SHA256:
-        generated: Callable[[Any], Any] = dvc_yaml_validator.validate
-        return generated
-    import fastjsonschema
-
-    compiled: Callable[[Any], Any] = fastjsonschema.compile(_schema())
-    return compiled
+    generated: Callable[[Any], Any] = dvc_yaml_validator.validate
+    return generated
 
 
 def generate_validator() -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import click
@@ -343,6 +342,8 @@ def _online(
 
     # A few requests in flight at once: a 20-stage map costs a few round trips, not 40,
     # and an unreachable server costs one timeout, not one per experiment.
+    from concurrent.futures import ThreadPoolExecutor  # only --online asks in parallel
+
     with ThreadPoolExecutor(max_workers=min(ONLINE_WORKERS, len(first))) as pool:
         answers = list(pool.map(ask, first.values()))
         id_answers = list(pool.map(ask_id, by_id))
