@@ -89,14 +89,29 @@ def installed_versions(
     return {p: known[p] for p in packages}
 
 
+def _is_this_environment(python: str) -> bool:
+    """Whether `python` runs in this very process's environment (then its metadata is
+    read here, sparing a Python start-up).
+
+    Not resolve(): a venv's bin/python is a symlink to the base interpreter, whose
+    environment is another one. But every name in a venv's bin/ (python, python3, ...)
+    runs that venv, whose folder is our sys.prefix when we run in it.
+    """
+    path = os.path.abspath(python)
+    if path == os.path.abspath(sys.executable):
+        return True
+    venv = os.path.dirname(os.path.dirname(path))
+    return os.path.isfile(os.path.join(venv, "pyvenv.cfg")) and os.path.realpath(
+        venv
+    ) == os.path.realpath(sys.prefix)
+
+
 class InterpreterProblem(Exception):
     """The interpreter could not run the metadata query (one line: why)."""
 
 
 def _read_metadata(python: str, packages: Sequence[str]) -> dict[str, str | None]:
-    # Not resolve(): a venv's bin/python is a symlink to the base interpreter, whose
-    # environment is another one.
-    if os.path.abspath(python) == os.path.abspath(sys.executable):
+    if _is_this_environment(python):
         import importlib.metadata
 
         result: dict[str, str | None] = {}

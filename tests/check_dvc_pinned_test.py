@@ -1086,3 +1086,19 @@ def test_any_dependency_file_content_gives_findings_never_a_crash(
         context = CheckContext(project, None, {"installed": False}, fix=fix)
         for finding in check(context):
             assert "\n" not in finding.message
+
+
+def test_any_name_of_this_venv_is_read_in_process(tmp_path: Path) -> None:
+    """bin/python3 or a symlinked .venv runs our own environment: no second Python."""
+    from dvc_gitops.project_python import _is_this_environment
+
+    assert _is_this_environment(sys.executable)
+    bin_dir = Path(sys.executable).parent
+    for name in ("python", "python3"):
+        if (bin_dir / name).exists():
+            assert _is_this_environment(str(bin_dir / name))
+    if sys.prefix != sys.base_prefix:  # the tests run in a venv
+        (tmp_path / ".venv").symlink_to(sys.prefix)
+        assert _is_this_environment(str(tmp_path / ".venv" / "bin" / "python"))
+        assert not _is_this_environment(os.path.realpath(sys.executable))  # the base Python
+    assert not _is_this_environment(str(tmp_path / "bin" / "python"))
