@@ -24,7 +24,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +35,7 @@ from .project import FileProblem, Project, find_root
 from .yamldoc import JsonPath, Mark, YamlDoc, YamlProblem
 
 DEFAULT_MAP = "mlflow-experiments.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "mlflow-map.schema.json"
 # MLflow's own default since 3.7; the helper anchors the relative path at the repo root.
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 GLOB_CHARS = frozenset("*?[")
@@ -169,8 +169,9 @@ def _load(project: Project, rel: str) -> ExperimentMap:
 
 @cache
 def _schema() -> Any:
-    text = resources.files("dvc_gitops").joinpath("schema/mlflow-map.schema.json").read_text()
-    return json.loads(text)
+    # Beside this module, as check_dvc_yaml reads its schema (importlib.resources would
+    # load tempfile, shutil and the compressors: 10 ms of every run).
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 @cache

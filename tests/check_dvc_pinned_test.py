@@ -1102,3 +1102,25 @@ def test_any_name_of_this_venv_is_read_in_process(tmp_path: Path) -> None:
         assert _is_this_environment(str(tmp_path / ".venv" / "bin" / "python"))
         assert not _is_this_environment(os.path.realpath(sys.executable))  # the base Python
     assert not _is_this_environment(str(tmp_path / "bin" / "python"))
+
+
+def test_versions_read_here_agree_with_importlib_metadata() -> None:
+    """The in-process reader gives importlib.metadata's answer for every distribution
+    installed in the test environment, and None for one that is not there."""
+    import importlib.metadata
+
+    from dvc_gitops.project_python import _only_path_distributions, _version_here
+
+    assert _only_path_distributions()  # so the reader below is really ours
+    names = {d.metadata["Name"] for d in importlib.metadata.distributions()}
+    assert len(names) > 50
+    differ = {
+        name: (_version_here(name), importlib.metadata.version(name))
+        for name in names
+        if _version_here(name) != importlib.metadata.version(name)
+    }
+    assert differ == {}
+    for spelling in ("DVC", "dvc", "Dvc"):
+        assert _version_here(spelling) == importlib.metadata.version("dvc")
+    assert _version_here("ruamel.yaml") == importlib.metadata.version("ruamel-yaml")
+    assert _version_here("no-such-distribution-dvc-gitops") is None
