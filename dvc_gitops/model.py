@@ -160,6 +160,17 @@ class Pipeline:
 
     def producers_of(self, path: str) -> list[str]:
         """Addresses of stages with an out equal to, above, or below `path`."""
+        # The graph, the order and the params rules ask for the same deps again and again.
+        known = self._producers_of.get(path)
+        if known is None:
+            known = self._producers_of[path] = tuple(self._find_producers(path))
+        return list(known)
+
+    @cached_property
+    def _producers_of(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def _find_producers(self, path: str) -> list[str]:
         found: list[str] = []
         producers = self._producers
         probe = path
@@ -605,9 +616,9 @@ class _FileResolver:
         if not isinstance(data, dict):
             self.fail("the file is not a mapping of `stages`, `vars`, ...")
             return
-        from .hooks.check_dvc_yaml import is_valid
+        from .hooks.check_dvc_yaml import doc_is_valid
 
-        if data and not is_valid(data):
+        if data and not doc_is_valid(doc):
             # DVC refuses the whole file; its stages are still built as far as they go,
             # so the graph rules can speak too, but consumers learn it will not load.
             self.fail("DVC's schema refuses the file (check-dvc-yaml says where)")

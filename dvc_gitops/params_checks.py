@@ -195,15 +195,27 @@ def _load(project: Project, rel: str) -> Any:
 
 def _stage_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
     seen: set[tuple[str, Mark]] = set()
+    # Thousands of stages list the same few files and keys: each asked once.
+    checked: dict[str, str | None] = {}  # file -> "skip", "missing" or None (readable)
+    missing_keys: dict[tuple[str, str], bool] = {}
     for stage in pipeline.stages.values():
         if stage.dvcfile in pipeline.problems:
             continue  # DVC refuses the file first; its params come after a fix
         for param in stage.params:
+            state = checked.get(param.file, "")
+            if state == "":
+                if "://" in param.file or pipeline.producers_of(param.file):
+                    state = "skip"
+                elif not project.exists(param.file):
+                    state = "missing"
+                else:
+                    state = None
+                checked[param.file] = state
+            if state == "skip":
+                continue
             if (param.source, param.mark) in seen:
                 continue  # foreach members share one template entry
-            if "://" in param.file or pipeline.producers_of(param.file):
-                continue
-            if not project.exists(param.file):
+            if state == "missing":
                 seen.add((param.source, param.mark))
                 what = f"key '{param.key}'" if param.key else "the whole file"
                 yield PARAMS_FILE_MISSING.at(
@@ -215,8 +227,14 @@ def _stage_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
                 continue
             if param.key is None:
                 continue
-            data = _load(project, param.file)
-            if data is None or param_value(data, param.key) is not MISSING:
+            lookup = (param.file, param.key)
+            missing = missing_keys.get(lookup)
+            if missing is None:
+                data = _load(project, param.file)
+                missing = missing_keys[lookup] = (
+                    data is not None and param_value(data, param.key) is MISSING
+                )
+            if not missing:
                 continue
             seen.add((param.source, param.mark))
             yield PARAMS_KEY_MISSING.at(

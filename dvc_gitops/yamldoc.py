@@ -84,6 +84,8 @@ class YamlDoc:
     data: Any
     # Non-fatal problems DVC still refuses (duplicate keys): reported, data kept.
     problems: list[YamlProblem] = field(default_factory=list)
+    # Answers derived from the data that several checks ask for (the schema's verdict).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # The tree while someone holds it; None for an empty document (there is no tree).
     _tree: weakref.ref[yaml.Node] | None = field(default=None, repr=False, compare=False)
 

@@ -451,6 +451,16 @@ def test_graph_helpers_follow_deps_to_outs(tmp_path: Path) -> None:
     assert pipeline.context("sub/dvc.yaml") == {"k": 5}
 
 
+def test_producers_are_remembered_per_path_and_handed_out_as_copies(tmp_path: Path) -> None:
+    pipeline = model_of(tmp_path, RICH)
+    first = pipeline.producers_of("features")
+    assert first == ["fe@forest", "fe@tree"]  # sorted by output path
+    first.append("changed by a caller")
+    assert pipeline.producers_of("features") == ["fe@forest", "fe@tree"]
+    assert pipeline.producers_of("features/tree.csv") == ["fe@tree"]
+    assert pipeline.producers_of("nowhere.csv") == []
+
+
 def test_a_dep_directory_links_to_outputs_below_it(tmp_path: Path) -> None:
     pipeline = model_of(
         tmp_path,

@@ -344,6 +344,14 @@ def is_valid(data: Any) -> bool:
     return True
 
 
+def doc_is_valid(doc: YamlDoc) -> bool:
+    """`is_valid` of the document's data, asked once (the schema pass and the model ask)."""
+    valid = doc.memo.get("dvc-schema")
+    if valid is None:
+        valid = doc.memo["dvc-schema"] = is_valid(doc.data)
+    return bool(valid)
+
+
 def schema_findings(doc: YamlDoc) -> Iterator[Finding]:
     """Findings for every place the document breaks DVC's schema (none when it is valid)."""
     data = doc.data
@@ -363,7 +371,7 @@ def schema_findings(doc: YamlDoc) -> Iterator[Finding]:
             "put each stage under `stages:` as `name:` with its `cmd`",
         )
         return
-    if not is_valid(data):
+    if not doc_is_valid(doc):
         from jsonschema import Draft7Validator  # type: ignore[import-untyped]
 
         validator = Draft7Validator(_schema())
