@@ -467,9 +467,9 @@ def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
             path = dep.path
             if "://" in path or path == ".":
                 continue
-            if path in git_files or path in git_dirs or project.exists(path):
-                continue
-            if pipeline.producers_of(path):
+            if path in git_files or path in git_dirs or pipeline.producers_of(path):
+                continue  # (outputs asked before the disk: no stat for each)
+            if project.exists(path):
                 continue
             if _covered(path, tracked):
                 continue
