@@ -37,7 +37,7 @@ from .interpolation import (
     to_text,
     with_iteration,
 )
-from .yamldoc import JsonPath, Mark, YamlDoc, YamlProblem, scalar_value
+from .yamldoc import JsonPath, Mark, YamlDoc, YamlProblem, gc_paused, scalar_value
 
 if TYPE_CHECKING:
     from .project import Project
@@ -266,6 +266,12 @@ class Pipeline:
 
 def build_pipeline(project: Project) -> Pipeline:
     """The resolved pipeline of every dvc.yaml in the project; never raises."""
+    # Tens of thousands of stages, refs and marks, all kept: nothing for the GC to find.
+    with gc_paused():
+        return _build_pipeline(project)
+
+
+def _build_pipeline(project: Project) -> Pipeline:
     pipeline = Pipeline()
     config = _parsing_config(project)
     loader = ParamsLoader(project)

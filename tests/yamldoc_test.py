@@ -307,3 +307,22 @@ def test_the_node_tree_is_not_kept_with_the_data() -> None:
     assert load("", "x").root is None
     null = load("\n\n~\n", "x")
     assert null.data is None and null.value_mark(()) == Mark(3, 1)
+
+
+def test_gc_paused_restores_the_collector_as_it_found_it() -> None:
+    import gc
+
+    from dvc_gitops.yamldoc import gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # someone else's pause is theirs to end
+    finally:
+        gc.enable()
