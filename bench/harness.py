@@ -221,32 +221,27 @@ def budgets(repos: list[Repo]) -> list[str]:
     def verdict(ok: bool | None) -> str:
         return "n/a" if ok is None else ("PASS" if ok else "FAIL")
 
-    demo = repos[0]
-    for name, what in ((CHECK, "check (five hooks' checks)"), (HOOK, f"`{HOOK}` (DVC's scope)")):
-        if name not in demo.results:
-            continue
-        w = ratio(demo.results[name], demo.results[STAGE_LIST], "wall")
-        c = ratio(demo.results[name], demo.results[STAGE_LIST], "cpu")
+    def share(repo: Repo, name: str, label: str, budget: float) -> None:
+        """A budget on the time of `name` over `dvc stage list`'s on `repo`."""
+        if name not in repo.results:
+            return
+        w = ratio(repo.results[name], repo.results[STAGE_LIST], "wall")
+        c = ratio(repo.results[name], repo.results[STAGE_LIST], "cpu")
         if w is not None and c is not None:
             rows.append(
                 (
-                    f"demo: {what} <= {DEMO_BUDGET:.0%} of `{STAGE_LIST}`",
+                    f"{label} <= {budget:.0%} of `{STAGE_LIST}`",
                     f"{w:.0%} (CPU {c:.0%})",
-                    verdict(w <= DEMO_BUDGET),
+                    verdict(w <= budget),
                 )
             )
+
+    demo = repos[0]
+    share(demo, CHECK, "demo: check (five hooks' checks)", DEMO_BUDGET)
+    share(demo, HOOK, f"demo: `{HOOK}` (DVC's scope)", DEMO_BUDGET)
     biggest = max(repos[1:], key=lambda r: r.stages, default=None)
     if biggest is not None:
-        w = ratio(biggest.results[CHECK], biggest.results[STAGE_LIST], "wall")
-        c = ratio(biggest.results[CHECK], biggest.results[STAGE_LIST], "cpu")
-        if w is not None and c is not None:
-            rows.append(
-                (
-                    f"{biggest.stages:,} stages: check <= {BIG_BUDGET:.0%} of `{STAGE_LIST}`",
-                    f"{w:.0%} (CPU {c:.0%})",
-                    verdict(w <= BIG_BUDGET),
-                )
-            )
+        share(biggest, CHECK, f"{biggest.stages:,} stages: check", BIG_BUDGET)
         m = biggest.results[CHECK]
         if m.runs:
             rows.append(

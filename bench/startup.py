@@ -29,6 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from harness import environment
 from results_file import write_section
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,14 +61,6 @@ for name in sys.argv[1:]:
     except ImportError:
         pass
 """
-
-
-def environment(pycache: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as after a pip install
-    env["PYTHONPYCACHEPREFIX"] = str(pycache)
-    env["DVC_NO_ANALYTICS"] = "1"
-    return env
 
 
 def cpu_ms(argv: list[str], env: dict[str, str]) -> float:
