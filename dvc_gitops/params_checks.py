@@ -196,20 +196,20 @@ def _load(project: Project, rel: str) -> Any:
 def _stage_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
     seen: set[tuple[str, Mark]] = set()
     # Thousands of stages list the same few files and keys: each asked once.
-    checked: dict[str, str | None] = {}  # file -> "skip", "missing" or None (readable)
+    checked: dict[str, str] = {}  # file -> "skip", "missing" or "readable"
     missing_keys: dict[tuple[str, str], bool] = {}
     for stage in pipeline.stages.values():
         if stage.dvcfile in pipeline.problems:
             continue  # DVC refuses the file first; its params come after a fix
         for param in stage.params:
-            state = checked.get(param.file, "")
-            if state == "":
+            state = checked.get(param.file)
+            if state is None:
                 if "://" in param.file or pipeline.producers_of(param.file):
                     state = "skip"
                 elif not project.exists(param.file):
                     state = "missing"
                 else:
-                    state = None
+                    state = "readable"
                 checked[param.file] = state
             if state == "skip":
                 continue
