@@ -300,16 +300,6 @@ def _schema() -> dict[str, Any]:
 GENERATED_VALIDATOR = Path(__file__).resolve().parent.parent / "dvc_yaml_validator.py"
 
 
-@cache
-def _fast_validator() -> Callable[[Any], Any]:
-    """The yes/no validator generated ahead of time from the schema (compiling it costs
-    about 0.05 s per process); a test fails when it no longer matches the schema."""
-    from .. import dvc_yaml_validator
-
-    generated: Callable[[Any], Any] = dvc_yaml_validator.validate
-    return generated
-
-
 def generate_validator() -> str:
     """The source of `dvc_gitops/dvc_yaml_validator.py` for the current schema."""
     import hashlib
@@ -337,8 +327,13 @@ def is_valid(data: Any) -> bool:
     """Whether DVC's loader accepts this document (schema only, before interpolation)."""
     from fastjsonschema import JsonSchemaValueException
 
+    # Generated ahead of time from the schema (compiling costs about 0.05 s per
+    # process); a test fails when it no longer matches the schema.
+    from .. import dvc_yaml_validator
+
+    validate: Callable[[Any], Any] = dvc_yaml_validator.validate
     try:
-        _fast_validator()(data)
+        validate(data)
     except JsonSchemaValueException:
         return False
     return True
