@@ -5,9 +5,9 @@ script builds a scratch git + DVC repository holding this project's demo pipelin
 (dvc.yaml, params.yaml, pipeline/), optionally plus a generated monorepo, runs every
 command N times in turn, and prints medians and ratios as a Markdown section.
 
-    .venv/bin/python bench/check_dvc_yaml.py                 # demo pipeline, 10 rounds
-    .venv/bin/python bench/check_dvc_yaml.py --monorepo 40x55 --rounds 5
-    .venv/bin/python bench/check_dvc_yaml.py --write         # update bench/RESULTS.md
+    .venv/bin/python bench/schema_check.py                 # demo pipeline, 10 rounds
+    .venv/bin/python bench/schema_check.py --monorepo 40x55 --rounds 5
+    .venv/bin/python bench/schema_check.py --write         # update bench/RESULTS.md
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def report(results: dict[str, dict[str, tuple[float, float]]], rounds: int, argv
         "rules; `--select DG1` runs the YAML and schema rules alone. Reproduce:",
         "",
         "```sh",
-        " ".join([".venv/bin/python", "bench/check_dvc_yaml.py", *argv]),
+        " ".join([".venv/bin/python", "bench/schema_check.py", *argv]),
         "```",
         "",
     ]

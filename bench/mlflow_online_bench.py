@@ -65,11 +65,12 @@ HOOK_CHECK = """
 import json, sys, time
 started = time.perf_counter()
 from pathlib import Path
+from dvc_gitops.mlflow import rules as rules_module
 from dvc_gitops.hooks import check_mlflow_map
 from dvc_gitops.hooks.check_mlflow_map import _online
-from dvc_gitops.mlflow_map import load_map
-from dvc_gitops.project import Project
-check_mlflow_map.ONLINE_WORKERS = int(sys.argv[1])
+from dvc_gitops.mlflow.map import load_map
+from dvc_gitops.core.project import Project
+rules_module.ONLINE_WORKERS = int(sys.argv[1])
 imported = time.perf_counter()
 emap = load_map(Project(Path(".")))
 settings = {"explicit": True, "timeout": 5.0, "offline_ok": False}
@@ -85,11 +86,11 @@ OFFLINE_CHECK = """
 import json, time
 from pathlib import Path
 from dvc_gitops.hooks.check_mlflow_map import check
-from dvc_gitops.project import Project
-from dvc_gitops.runner import CheckContext
+from dvc_gitops.core.project import Project
+from dvc_gitops.core.runner import CheckContext
 project = Project(Path("."))
 started = time.process_time()
-stages = len(project.pipeline.stages)
+stages = len(pipeline_of(project).stages)
 built = time.process_time()
 findings = list(check(CheckContext(project, None, {})))
 done = time.process_time()

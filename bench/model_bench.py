@@ -18,12 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from dvc_gitops.dvcmodel.model import pipeline_of
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dvc_gitops import graph_checks, params_checks  # noqa: E402
-from dvc_gitops.project import Project  # noqa: E402
-from dvc_gitops.runner import CheckContext  # noqa: E402
+from dvc_gitops.core.project import Project  # noqa: E402
+from dvc_gitops.core.runner import CheckContext  # noqa: E402
+from dvc_gitops.dvcmodel import graph as graph_checks  # noqa: E402
+from dvc_gitops.dvcmodel import params as params_checks  # noqa: E402
 
 
 def write_monorepo(root: Path, files: int, stages: int) -> None:
@@ -74,7 +77,7 @@ def main() -> int:
         write_monorepo(root, args.files, args.stages)
         start = time.process_time()
         project = Project(root)
-        pipeline = project.pipeline
+        pipeline = pipeline_of(project)
         built = time.process_time()
         context = CheckContext(project, None)
         graph = list(graph_checks.check(context))

@@ -64,12 +64,13 @@ OWN_WORK = """
 import json, sys, time
 started = time.process_time()
 from pathlib import Path
+from dvc_gitops.status import dvc_status as dvc_status_module
 from dvc_gitops.hooks import dvc_status
-from dvc_gitops.project import Project
+from dvc_gitops.core.project import Project
 imported = time.process_time()
 project = Project(Path.cwd())
-result = dvc_status.StatusResult(stages=json.loads(sys.stdin.read()))
-findings = list(dvc_status.explain(project, result))
+result = dvc_status_module.StatusResult(stages=json.loads(sys.stdin.read()))
+findings = list(dvc_status_module.explain(project, result))
 print(imported - started, time.process_time() - imported, len(findings))
 """
 

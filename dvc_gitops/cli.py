@@ -14,46 +14,19 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .project import find_root
-from .runner import Check, common_options, execute, guarded
-
-# name -> "module:attribute" of a click command, imported on first use.
-COMMANDS = {
-    "status": "dvc_gitops.hooks.dvc_status:status_command",
-    "onboard": "dvc_gitops.onboard:onboard_command",
-    "doctor": "dvc_gitops.doctor:doctor_command",
-    "dag": "dvc_gitops.hooks.dvc_dag_docs:dag_command",
-    "map": "dvc_gitops.mlflow_map:map_group",
-    "rules": "dvc_gitops.rules_docs:rules_command",
-    "export": "dvc_gitops.export:export_group",
-}
-
-# The offline checks `dvc-gitops check` runs: the hook module holding each CHECK, and the
-# code prefixes it reports (a test holds them equal to CHECK.codes), so that a check
-# whose every code is deselected is not even imported.
-OFFLINE_CHECKS = {
-    "dvc_gitops.hooks.check_dvc_yaml": ("DG1", "DG21", "DG22", "DG23", "DG3"),
-    "dvc_gitops.hooks.check_dvc_deps": ("DG20",),
-    "dvc_gitops.hooks.check_dvc_pinned": ("DG5",),
-    "dvc_gitops.hooks.check_mlflow_map": ("DG6",),
-    "dvc_gitops.hooks.check_dvc_config": ("DG7",),
-}
+from dvc_gitops import __version__
+from dvc_gitops.core.catalog import COMMANDS, SHARED_PREFIX, offline_hooks
+from dvc_gitops.core.project import find_root
+from dvc_gitops.core.runner import Check, common_options, execute, guarded
 
 
 def offline_checks(wanted: Callable[[str], bool] = lambda _prefix: True) -> list[Check]:
-    """The CHECK of every offline hook with a `wanted` code prefix."""
+    """The CHECK of every offline hook with a `wanted` code prefix (others are not imported)."""
     checks = []
-    for name, prefixes in OFFLINE_CHECKS.items():
-        if not any(wanted(prefix) for prefix in (*prefixes, "DG0")):
+    for hook in offline_hooks():
+        if not any(wanted(prefix) for prefix in (*hook.prefixes, SHARED_PREFIX)):
             continue
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a hook not built yet in this checkout
-        checks.append(module.CHECK)
+        checks.append(importlib.import_module(hook.module).CHECK)
     return checks
 
 

@@ -15,53 +15,22 @@ from pathlib import Path
 
 import click
 
-from .findings import RULES, Rule
+from dvc_gitops.core.catalog import hook_of, rule_modules
+from dvc_gitops.core.findings import RULES, Rule
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = SOURCE_ROOT / "tests" / "golden"
 PAGES = SOURCE_ROOT / "docs" / "rules"
 
-# Every module that declares rules; importing them fills the registry.
-RULE_MODULES = (
-    "dvc_gitops.hooks.check_dvc_yaml",
-    "dvc_gitops.graph_checks",
-    "dvc_gitops.params_checks",
-    "dvc_gitops.hooks.check_dvc_deps",
-    "dvc_gitops.hooks.dvc_status",
-    "dvc_gitops.hooks.check_dvc_pinned",
-    "dvc_gitops.hooks.check_mlflow_map",
-    "dvc_gitops.hooks.check_dvc_config",
-)
-# Which hook reports a code, by prefix (longest first wins).
-HOOK_OF_PREFIX = {
-    "DG0": "every hook",
-    "DG1": "check-dvc-yaml",
-    "DG20": "check-dvc-deps",
-    "DG2": "check-dvc-yaml",
-    "DG3": "check-dvc-yaml",
-    "DG4": "dvc-status",
-    "DG5": "check-dvc-pinned",
-    "DG6": "check-mlflow-map",
-    "DG7": "check-dvc-config",
-}
 # Files of a golden case that drive the test rather than form the example's input.
 CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git", "mlflow-server.yaml"}
 
 
 def all_rules() -> list[Rule]:
     """Every released rule, by code."""
-    for name in RULE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    for name in rule_modules():
+        importlib.import_module(name)
     return [RULES[code] for code in sorted(RULES)]
-
-
-def hook_of(code: str) -> str:
-    prefix = max((p for p in HOOK_OF_PREFIX if code.startswith(p)), key=len)
-    return HOOK_OF_PREFIX[prefix]
 
 
 def example_case(code: str, golden: Path = GOLDEN) -> Path | None:

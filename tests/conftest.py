@@ -12,6 +12,9 @@ import pytest
 from mlflow_server import mlflow_auth_server, mlflow_server  # noqa: F401  (real MLflow servers)
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
+GOLDEN = TESTS / "golden"  # small repositories that are wrong (or clean) on purpose
+CORPUS = REPO.parent / "shared" / "corpus"  # real dvc.yaml files, beside the checkout
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from dvc_gitops.findings import Finding
+from dvc_gitops.core.findings import Finding
+from dvc_gitops.core.project import Project
+from dvc_gitops.core.runner import CheckContext, run_checks
 from dvc_gitops.hooks.check_dvc_yaml import CHECK
-from dvc_gitops.project import Project
-from dvc_gitops.runner import CheckContext, run_checks
 
 CORPUS = Path(os.environ.get("DVC_GITOPS_CORPUS", REPO.parent / "shared" / "corpus"))
 VERDICTS = CORPUS / "VERDICTS.tsv"

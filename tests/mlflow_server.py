@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from dvc_gitops.mlflow_rest import MlflowRest
-from dvc_gitops.processes import end_group
+from dvc_gitops.core.processes import end_group
+from dvc_gitops.mlflow.rest import MlflowRest
 
 REPO = Path(__file__).resolve().parent.parent
 MLFLOW = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "mlflow"

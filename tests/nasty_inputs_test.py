@@ -21,9 +21,9 @@ import pytest
 from conftest import write_tree
 from hook_invariants import FIXERS, STATIC_HOOKS, run_all, run_hook
 
-from dvc_gitops import yamldoc
+from dvc_gitops.formats import yamldoc
+from dvc_gitops.formats.yamldoc import YamlProblem
 from dvc_gitops.hooks import dvc_dag_docs
-from dvc_gitops.yamldoc import YamlProblem
 
 NASTY = Path(__file__).parent / "nasty"
 # Each hook on each input, generously: the whole file runs in about a minute.

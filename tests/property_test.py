@@ -29,8 +29,10 @@ from hook_invariants import assert_contract, run_all, run_hook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dvc_gitops import cmd_scripts, mlflow_map
+from dvc_gitops.dvcmodel import commands as cmd_scripts
+from dvc_gitops.export import mermaid
 from dvc_gitops.hooks import check_dvc_deps, dvc_dag_docs
+from dvc_gitops.mlflow import map as mlflow_map
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "60"))
 SETTINGS = settings(
@@ -268,7 +270,7 @@ def test_deps_fix_only_inserts_the_missing_scripts(text: str) -> None:
 def test_dag_docs_changes_only_the_lines_between_the_markers(
     before: str, after: str, newline: str
 ) -> None:
-    start, end = dvc_dag_docs.START, dvc_dag_docs.END
+    start, end = mermaid.START, mermaid.END
     if start in before + after or end in before + after:
         return
     document = f"{before}{newline}{start}{newline}old{newline}{end}{newline}{after}"

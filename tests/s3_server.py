@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dvc_gitops.processes import end_group
+from dvc_gitops.core.processes import end_group
 
 REPO = Path(__file__).resolve().parent.parent
 WEED = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "weed"

@@ -1,0 +1,82 @@
+"""The one table of hooks and commands: every other list of them is derived from it.
+
+A hook's row says which module pre-commit runs, which code prefixes it reports, which
+modules declare its rules, and whether `dvc-gitops check` runs it (the offline checks).
+The manifest, the console scripts, the rule pages and `check` are held to this table by
+tests, so adding a hook means adding one row here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Hook:
+    id: str  # the pre-commit hook id and console script
+    prefixes: tuple[str, ...]  # the codes it reports, by prefix ("DG1", "DG21")
+    rule_modules: tuple[str, ...]  # where those rules are declared, beside their logic
+    offline: bool  # one of the checks `dvc-gitops check` runs
+
+    @property
+    def module(self) -> str:
+        return "dvc_gitops.hooks." + self.id.replace("-", "_")
+
+
+_MODEL = "dvc_gitops.dvcmodel."
+
+HOOKS = (
+    Hook(
+        "check-dvc-yaml",
+        ("DG1", "DG21", "DG22", "DG23", "DG3"),
+        (_MODEL + "schema_check", _MODEL + "graph", _MODEL + "params"),
+        offline=True,
+    ),
+    Hook("check-dvc-deps", ("DG20",), (_MODEL + "deps",), offline=True),
+    Hook("dvc-status", ("DG4",), ("dvc_gitops.status.dvc_status",), offline=False),
+    Hook("check-dvc-pinned", ("DG5",), ("dvc_gitops.pins.rules",), offline=True),
+    Hook("check-mlflow-map", ("DG6",), ("dvc_gitops.mlflow.rules",), offline=True),
+    Hook("check-dvc-config", ("DG7",), ("dvc_gitops.setup.config_rules",), offline=True),
+    Hook("dvc-dag-docs", (), (), offline=False),
+    Hook("check-airflow-export", (), (), offline=False),
+)
+
+# Codes any hook may report: unreadable files, unused suppressions (core.findings).
+SHARED_PREFIX = "DG0"
+
+# `dvc-gitops NAME` -> "module:attribute" of its click command, imported on first use.
+COMMANDS = {
+    "status": "dvc_gitops.status.dvc_status:status_command",
+    "onboard": "dvc_gitops.setup.onboard:onboard_command",
+    "doctor": "dvc_gitops.setup.doctor:doctor_command",
+    "dag": "dvc_gitops.export.mermaid:dag_command",
+    "map": "dvc_gitops.mlflow.map:map_group",
+    "rules": "dvc_gitops.rules_docs:rules_command",
+    "export": "dvc_gitops.export.airflow:export_group",
+}
+
+
+def hook(hook_id: str) -> Hook:
+    return next(h for h in HOOKS if h.id == hook_id)
+
+
+def prefixes(hook_id: str) -> tuple[str, ...]:
+    """The code prefixes a hook reports (its `Check.codes`)."""
+    return hook(hook_id).prefixes
+
+
+def offline_hooks() -> list[Hook]:
+    return [h for h in HOOKS if h.offline]
+
+
+def rule_modules() -> list[str]:
+    """Every module that declares rules; importing them fills the registry."""
+    return [m for h in HOOKS for m in h.rule_modules]
+
+
+def hook_of(code: str) -> str:
+    """The hook that reports `code` (the longest matching prefix wins)."""
+    if code.startswith(SHARED_PREFIX):
+        return "every hook"
+    owners = [(p, h.id) for h in HOOKS for p in h.prefixes if code.startswith(p)]
+    return max(owners, key=lambda owner: len(owner[0]))[1] if owners else "no hook"

@@ -1,0 +1,278 @@
+"""Running checks: files in, findings through config and suppressions, a report, an exit code.
+
+Hooks and `dvc-gitops check` share this path. A hook module declares its check as a
+`Check` and gets its `main(argv) -> int` from `hook_main`, so every hook has the same
+options, output formats and exit codes:
+
+    0  nothing to report (or only warn-only findings and notices)
+    1  findings, or files changed by --fix
+    2  usage or configuration error
+    3  internal error (one line; --debug shows the traceback)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import click
+
+from dvc_gitops.core import suppressions
+from dvc_gitops.core.config import ConfigError, matches
+from dvc_gitops.core.findings import Finding
+from dvc_gitops.core.project import Project, find_root
+from dvc_gitops.core.reporters import REPORTERS
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+@dataclass
+class CheckContext:
+    """What a check is given: the project, the files to look at, its options."""
+
+    project: Project
+    # Repo-relative files named on the command line (pre-commit passes them), or None:
+    # the check then finds its own files in the whole repository.
+    files: list[str] | None
+    options: dict[str, Any] = field(default_factory=dict)
+    fix: bool = False
+    fixed: list[str] = field(default_factory=list)  # files a fixer rewrote
+    # Findings of these codes print but do not fail the run: a check appends to it
+    # for its advisory mode (dvc-status warns unless --fail).
+    warn_only: list[str] = field(default_factory=list)
+
+    def selected(self, *names: str, suffixes: tuple[str, ...] = ()) -> list[str]:
+        """The given files whose base name is one of `names` or ends with `suffixes`."""
+        assert self.files is not None
+        return [
+            f
+            for f in self.files
+            if f.rsplit("/", 1)[-1] in names or (suffixes and f.endswith(suffixes))
+        ]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A hook's check: its id, its function, and the code prefixes it can report."""
+
+    hook_id: str
+    run: Callable[[CheckContext], Iterable[Finding]]
+    codes: tuple[str, ...]
+    can_fix: bool = False
+
+
+def run_checks(
+    project: Project,
+    checks: Sequence[Check],
+    context: CheckContext,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+) -> list[Finding]:
+    """Every finding the checks report, filtered by config and suppressions, sorted."""
+    config = project.config
+    config.narrow(select, ignore)
+    raw: list[Finding] = []
+    for check in checks:
+        # DG0 (unreadable file, bad suppression) can come from any check.
+        if any(config.may_select(prefix) for prefix in (*check.codes, "DG0")):
+            raw.extend(check.run(context))
+    active_prefixes = [c for check in checks for c in check.codes]
+
+    def active(code: str) -> bool:
+        return matches(code, active_prefixes) and config.is_selected(code)
+
+    kept = suppressions.apply(project, set(raw), active)
+    return sorted(f for f in kept if config.is_selected(f.code, f.path))
+
+
+def exit_code(findings: Iterable[Finding], project: Project, context: CheckContext) -> int:
+    for f in findings:
+        if f.severity == "notice":
+            continue
+        if project.config.is_warn_only(f.code) or matches(f.code, context.warn_only):
+            continue
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if context.fixed else EXIT_CLEAN
+
+
+def default_format() -> str:
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def emit(
+    findings: Sequence[Finding], fmt: str, output_file: str | None, context: CheckContext
+) -> None:
+    reporter = REPORTERS[fmt]
+    if fmt == "text":
+        for path in context.fixed:
+            click.echo(f"{path}: fixed")
+    if output_file:
+        with open(output_file, "w", encoding="utf-8") as out:
+            reporter(findings, out)
+        return
+    reporter(findings, sys.stdout)
+
+
+def guarded(prog: str, debug: bool, body: Callable[[], int]) -> int:
+    """Run `body`, turning every failure into one line on stderr and an exit code."""
+    try:
+        return body()
+    except ConfigError as exc:
+        click.echo(f"{prog}: error: {exc}", err=True)
+        return EXIT_USAGE
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"{prog}: error: {exc.format_message()}", err=True)
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        click.echo(f"{prog}: aborted", err=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo(f"{prog}: interrupted", err=True)
+        return 130
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        click.echo(
+            f"{prog}: internal error: {type(exc).__name__}: {detail} "
+            "(run again with --debug for the traceback)",
+            err=True,
+        )
+        return EXIT_INTERNAL
+
+
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every hook and `dvc-gitops check` take."""
+    for option in reversed(
+        [
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(sorted(REPORTERS)),
+                default=None,
+                help="Output format (default: text; github inside GitHub Actions).",
+            ),
+            click.option(
+                "--output-file", type=click.Path(dir_okay=False), help="Write the report here."
+            ),
+            click.option(
+                "--select", multiple=True, help="Only these codes or prefixes (comma-separated)."
+            ),
+            click.option(
+                "--ignore", multiple=True, help="Skip these codes or prefixes (comma-separated)."
+            ),
+            click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def split_codes(values: Sequence[str]) -> list[str]:
+    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+
+
+def execute(
+    checks: Sequence[Check] | Callable[[Callable[[str], bool]], Sequence[Check]],
+    root: Path,
+    files: list[str] | None,
+    options: dict[str, Any],
+    *,
+    fmt: str | None,
+    output_file: str | None,
+    select: Sequence[str],
+    ignore: Sequence[str],
+    fix: bool = False,
+) -> int:
+    """Build the project, run the checks, print the report, return the exit code.
+
+    `checks` may be a function of a predicate on code prefixes (whether the config and
+    command line may select such a code), so that deselected checks are never loaded.
+    """
+    project = Project(root)
+    select, ignore = split_codes(select), split_codes(ignore)
+    if callable(checks):
+        project.config.narrow(select, ignore)
+        checks = checks(project.config.may_select)
+    if fmt is not None and fmt not in REPORTERS:
+        raise ConfigError(f"unknown format '{fmt}'")
+    rel_files = None
+    if files is not None:  # pre-commit passes excluded files too: they are skipped here
+        rel_files = [
+            r for r in (project.rel(Path.cwd() / f) for f in files) if not project.excluded(r)
+        ]
+    context = CheckContext(project, rel_files, options, fix=fix)
+    findings = run_checks(project, checks, context, select, ignore)
+    emit(findings, fmt or default_format(), output_file, context)
+    return exit_code(findings, project, context)
+
+
+class HookMain(Protocol):
+    def __call__(self, argv: Sequence[str] | None = None) -> int: ...
+
+
+def hook_main(
+    check: Check,
+    *,
+    help: str,
+    extra_options: Sequence[Callable[[Callable[..., Any]], Callable[..., Any]]] = (),
+) -> HookMain:
+    """A hook's `main(argv) -> int`: common options, the hook's own, then file names.
+
+    Extra options' values reach the check as `context.options` (by parameter name).
+    Without file names the hook checks the whole repository at the current directory.
+    """
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        args = list(sys.argv[1:] if argv is None else argv)
+        debug = "--debug" in args
+
+        def body() -> int:
+            result: list[int] = []
+
+            @click.command(name=check.hook_id, help=help)
+            @common_options
+            @click.argument("filenames", nargs=-1, type=click.Path())
+            def command(
+                fmt: str | None,
+                output_file: str | None,
+                select: tuple[str, ...],
+                ignore: tuple[str, ...],
+                debug: bool,
+                filenames: tuple[str, ...],
+                **options: Any,
+            ) -> None:
+                fix = bool(options.pop("fix", False))
+                result.append(
+                    execute(
+                        [check],
+                        find_root(Path.cwd()),
+                        list(filenames) or None,
+                        options,
+                        fmt=fmt,
+                        output_file=output_file,
+                        select=select,
+                        ignore=ignore,
+                        fix=fix,
+                    )
+                )
+
+            if check.can_fix:
+                command = click.option(
+                    "--fix", is_flag=True, help="Fix what can be fixed, in place."
+                )(command)
+            for option in extra_options:
+                command = option(command)  # type: ignore[assignment]
+            command.main(args=args, prog_name=check.hook_id, standalone_mode=False)
+            return result[0] if result else EXIT_CLEAN
+
+        return guarded(check.hook_id, debug, body)
+
+    return main

@@ -1,0 +1,154 @@
+"""The plugins a DVC project needs for its remotes and external data, and where it says so.
+
+DVC 3 ships local and HTTP(S) support only; every other URL scheme is a plugin package
+(`dvc-s3`, `dvc-gs`, ...) or the matching extra of dvc itself (`dvc[s3]`). A project asks
+for them in the remotes of `.dvc/config` (following `remote://other/path`), in external
+deps and outs of its dvc.yaml files, and in `.dvc` files written by `dvc import-url`.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from dvc_gitops.core.project import FileProblem, Project
+from dvc_gitops.formats.yamldoc import Mark, YamlProblem
+from dvc_gitops.pins.dependency_files import ini_values
+
+# URL scheme -> (plugin package, the dvc extra that installs it), after dvc_objects'
+# registry in DVC 3. http and https need nothing: dvc depends on dvc-http itself.
+PLUGINS: dict[str, tuple[str, str]] = {
+    "s3": ("dvc-s3", "s3"),
+    "gs": ("dvc-gs", "gs"),
+    "azure": ("dvc-azure", "azure"),
+    "ssh": ("dvc-ssh", "ssh"),
+    "hdfs": ("dvc-hdfs", "hdfs"),
+    "webhdfs": ("dvc-webhdfs", "webhdfs"),
+    "oss": ("dvc-oss", "oss"),
+    "gdrive": ("dvc-gdrive", "gdrive"),
+    "webdav": ("dvc-webdav", "webdav"),
+    "webdavs": ("dvc-webdav", "webdav"),
+}
+# Extras of dvc that pull in every plugin, or one under another name.
+ALL_EXTRAS = {"all", "dev"}
+EXTRA_ALIASES = {"ssh-gssapi": "ssh"}
+
+
+@dataclass(frozen=True)
+class Need:
+    """A plugin some remote or external URL needs, and where that need was written."""
+
+    package: str
+    extra: str
+    path: str
+    mark: Mark
+    what: str  # "remote 'storage' (s3://...)", "stage 'train' dep s3://..."
+
+
+def plugin_needs(project: Project) -> list[Need]:
+    """Plugins the remotes in .dvc/config and external URLs (dvc.yaml, .dvc files) need."""
+    remotes = remote_urls(project)
+    needs = list(_remote_needs(remotes))
+    for dvcfile in project.dvc_yaml_files:
+        needs.extend(_dvc_yaml_needs(project, dvcfile, remotes))
+    needs.extend(_dvc_file_needs(project, remotes))
+    return needs
+
+
+CONFIG = ".dvc/config"
+
+
+def remote_urls(project: Project) -> dict[str, tuple[str, Mark]]:
+    """Remote name -> (url, where the url is written) from the tracked .dvc/config."""
+    if not project.exists(CONFIG):
+        return {}
+    try:
+        text = project.read_text(CONFIG)
+        configparser.ConfigParser(interpolation=None).read_string(text)
+    except (FileProblem, configparser.Error):
+        return {}  # check-dvc-config reports a config DVC cannot read
+    urls: dict[str, tuple[str, Mark]] = {}
+    for section, key, line, offset, value in ini_values(text):
+        name = _remote_name(section)
+        if name is not None and key == "url":
+            column = offset - text.rfind("\n", 0, offset)
+            urls[name] = (value.strip(), Mark(line, column))
+    return urls
+
+
+def scheme_of(url: str, remotes: dict[str, tuple[str, Mark]]) -> str:
+    """The URL scheme DVC opens `url` with, following `remote://name/path` references."""
+    scheme = urlparse(url).scheme
+    seen: set[str] = set()
+    while scheme == "remote":
+        other = urlparse(url).netloc
+        if other in seen or other not in remotes:
+            break
+        seen.add(other)
+        url = remotes[other][0]
+        scheme = urlparse(url).scheme
+    return scheme
+
+
+def _remote_needs(remotes: dict[str, tuple[str, Mark]]) -> Iterator[Need]:
+    for name, (url, mark) in remotes.items():
+        scheme = scheme_of(url, remotes)
+        if scheme in PLUGINS:
+            package, extra = PLUGINS[scheme]
+            yield Need(package, extra, CONFIG, mark, f"remote '{name}' ({url})")
+
+
+def _remote_name(section: str) -> str | None:
+    inner = section.strip().strip("'").strip()
+    if inner.startswith("remote ") and inner.endswith('"'):
+        return inner[len("remote ") :].strip().strip('"')
+    return None
+
+
+def _dvc_yaml_needs(
+    project: Project, dvcfile: str, remotes: dict[str, tuple[str, Mark]]
+) -> Iterator[Need]:
+    try:
+        doc = project.yaml(dvcfile)
+    except (YamlProblem, FileProblem):
+        return  # check-dvc-yaml reports it
+    stages = doc.data.get("stages") if isinstance(doc.data, dict) else None
+    for stage_name, stage in (stages or {}).items() if isinstance(stages, dict) else ():
+        if not isinstance(stage, dict):
+            continue
+        body, prefix = (stage["do"], ("do",)) if isinstance(stage.get("do"), dict) else (stage, ())
+        for section in ("deps", "outs", "metrics", "plots"):
+            entries = body.get(section)
+            for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                url, keyed = (entry, False) if isinstance(entry, str) else (None, True)
+                if isinstance(entry, dict) and len(entry) == 1:
+                    url = str(next(iter(entry)))
+                if not isinstance(url, str):
+                    continue
+                scheme = scheme_of(url, remotes)
+                if scheme not in PLUGINS:
+                    continue
+                json_path = ("stages", stage_name, *prefix, section, index)
+                mark = doc.key_mark((*json_path, url)) if keyed else doc.value_mark(json_path)
+                package, extra = PLUGINS[scheme]
+                what = f"stage '{stage_name}' {section.rstrip('s')} {url}"
+                yield Need(package, extra, dvcfile, mark, what)
+
+
+def _dvc_file_needs(project: Project, remotes: dict[str, tuple[str, Mark]]) -> Iterator[Need]:
+    """External deps of `.dvc` files (`dvc import-url s3://...` writes them)."""
+    for path in project.walk_files(suffixes=(".dvc",)):
+        try:
+            doc = project.yaml(path)
+        except (YamlProblem, FileProblem):
+            continue
+        deps = doc.data.get("deps") if isinstance(doc.data, dict) else None
+        for index, dep in enumerate(deps if isinstance(deps, list) else []):
+            url = dep.get("path") if isinstance(dep, dict) else None
+            scheme = scheme_of(url, remotes) if isinstance(url, str) else ""
+            if scheme in PLUGINS:
+                package, extra = PLUGINS[scheme]
+                mark = doc.value_mark(("deps", index, "path"))
+                yield Need(package, extra, path, mark, f"import-url dep {url}")
