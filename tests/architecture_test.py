@@ -21,6 +21,7 @@ LAYERS = {
     "setup": 2,
     "export": 2,
     "review": 2,
+    "storage": 2,
     "hooks": 3,
     "cli": 3,
     "rules_docs": 3,

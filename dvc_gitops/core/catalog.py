@@ -53,6 +53,7 @@ COMMANDS = {
     "map": "dvc_gitops.mlflow.map:map_group",
     "rules": "dvc_gitops.rules_docs:rules_command",
     "export": "dvc_gitops.export.airflow:export_group",
+    "cost": "dvc_gitops.storage.cost:cost_command",
 }
 
 
