@@ -171,3 +171,35 @@ def test_check_airflow_export(try_repo: Callable[..., tuple[int, str]]) -> None:
         "dags/pipeline.py: the Airflow DAG is out of date with the pipeline: "
         "run `dvc-gitops export airflow --output dags/pipeline.py`"
     ) in out
+
+
+def test_check_kubeflow_export(try_repo: Callable[..., tuple[int, str]], tmp_path: Path) -> None:
+    from small_pipeline import PIPELINE, committed_pipeline
+
+    source_repo = committed_pipeline(tmp_path / "source")
+    done = subprocess.run(
+        [str(VENV_BIN / "dvc-gitops"), "export", "kubeflow", "--output", "kfp/pipeline.py"],
+        cwd=source_repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    source = (source_repo / "kfp/pipeline.py").read_text()
+    files = {**PIPELINE, "kfp/pipeline.py": source}
+    code, out = try_repo("check-kubeflow-export", files)
+    assert code == 0, out
+    assert "check the Kubeflow pipeline exported from the DVC pipeline" in out and "Passed" in out
+    changed = {
+        **files,
+        "prep.py": PIPELINE["prep.py"],
+        "dvc.yaml": PIPELINE["dvc.yaml"].replace(
+            "cmd: python prep.py", "cmd: python prep.py --fast"
+        ),
+    }
+    code, out = try_repo("check-kubeflow-export", changed)
+    assert code == 1, out
+    assert (
+        "kfp/pipeline.py: the Kubeflow pipeline is out of date with the DVC pipeline: "
+        "run `dvc-gitops export kubeflow --output kfp/pipeline.py`"
+    ) in out

@@ -39,6 +39,7 @@ HOOKS = (
     Hook("check-dvc-config", ("DG7",), ("dvc_gitops.setup.config_rules",), offline=True),
     Hook("dvc-dag-docs", (), (), offline=False),
     Hook("check-airflow-export", (), (), offline=False),
+    Hook("check-kubeflow-export", (), (), offline=False),
 )
 
 # Codes any hook may report: unreadable files, unused suppressions (core.findings).
@@ -52,7 +53,7 @@ COMMANDS = {
     "dag": "dvc_gitops.export.mermaid:dag_command",
     "map": "dvc_gitops.mlflow.map:map_group",
     "rules": "dvc_gitops.rules_docs:rules_command",
-    "export": "dvc_gitops.export.airflow:export_group",
+    "export": "dvc_gitops.export.group:export_group",
     "cost": "dvc_gitops.storage.cost:cost_command",
 }
 

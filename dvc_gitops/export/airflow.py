@@ -467,12 +467,7 @@ def literal_lines(indent: str, head: str, value: Any) -> list[str]:
     return [*lines, f"{indent}{closing},"]
 
 
-@click.group("export")
-def export_group() -> None:
-    """Export the pipeline to another orchestrator."""
-
-
-@export_group.command("airflow")
+@click.command("airflow")
 @click.option("--dag-id", default=DEFAULT_DAG_ID, show_default=True, help="The Airflow DAG id.")
 @click.option(
     "--output",

@@ -1,0 +1,73 @@
+"""check-kubeflow-export: each pipeline source `dvc-gitops export kubeflow` wrote is current.
+
+It finds the files by their first line, exports the pipeline again with the name and
+image the file holds, and compares the two except for the `Git commit:` line. `--fix`
+writes the fresh export (exit 1, pre-commit style).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from dvc_gitops.core.project import FileProblem, Project
+from dvc_gitops.export.airflow import ExportProblem
+from dvc_gitops.export.kubeflow import (
+    DEFAULT_IMAGE,
+    DEFAULT_NAME,
+    FIRST_LINE,
+    export_command,
+    export_kubeflow,
+)
+
+_NAME = re.compile(r'^@dsl\.pipeline\(name=("(?:[^"\\]|\\.)*")\)$', re.MULTILINE)
+_IMAGE = re.compile(r'^BASE_IMAGE = ("(?:[^"\\]|\\.)*")$', re.MULTILINE)
+_COMMIT_LINE = re.compile(r"^Git commit: .*$", re.MULTILINE)
+
+
+def exported_pipelines(project: Project) -> list[str]:
+    """Repo-relative paths of the Python files `dvc-gitops export kubeflow` wrote."""
+    found = []
+    for rel in project.walk_files(suffixes=(".py",)):
+        try:
+            with open(project.path(rel), encoding="utf-8") as handle:
+                first = handle.readline().rstrip("\n")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if FIRST_LINE.match(first):
+            found.append(rel)
+    return found
+
+
+def _literal(pattern: re.Pattern[str], text: str, default: str) -> str:
+    match = pattern.search(text)
+    if not match:
+        return default
+    value = json.loads(match.group(1))
+    return value if isinstance(value, str) else default
+
+
+def check_pipeline(project: Project, rel: str, fix: bool) -> str | None:
+    """One line when the pipeline source at `rel` is stale (rewritten with `fix`), else None."""
+    try:
+        text = project.read_text(rel)
+    except FileProblem as exc:
+        return f"{rel}: {exc.message}"
+    name = _literal(_NAME, text, DEFAULT_NAME)
+    image = _literal(_IMAGE, text, DEFAULT_IMAGE)
+    try:
+        fresh = export_kubeflow(project, name, image, rel)
+    except ExportProblem as exc:
+        return f"{rel}: cannot check the Kubeflow pipeline: {exc}"
+    if _COMMIT_LINE.sub("", fresh) == _COMMIT_LINE.sub("", text):
+        return None
+    if fix:
+        try:
+            project.path(rel).write_text(fresh, encoding="utf-8")
+        except OSError as exc:
+            return (
+                f"{rel}: the Kubeflow pipeline is out of date and cannot be written: {exc.strerror}"
+            )
+        return f"{rel}: the Kubeflow pipeline was out of date with the DVC pipeline: exported again"
+    again = export_command(name, image, rel)
+    return f"{rel}: the Kubeflow pipeline is out of date with the DVC pipeline: run `{again}`"
