@@ -23,10 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
-from dvc_gitops.core.project import FileProblem, Project, find_root
-from dvc_gitops.core.runner import EXIT_USAGE
+from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.dvcmodel.model import (
     MISSING,
     LoadProblem,
@@ -465,42 +462,3 @@ def literal_lines(indent: str, head: str, value: Any) -> list[str]:
         for item in value:
             lines += literal_lines(inner, "", item)
     return [*lines, f"{indent}{closing},"]
-
-
-@click.command("airflow")
-@click.option("--dag-id", default=DEFAULT_DAG_ID, show_default=True, help="The Airflow DAG id.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False),
-    help="Write the DAG to this file (default: standard output).",
-)
-def airflow_command(dag_id: str, output: str | None) -> None:
-    """Write the pipeline as one Airflow DAG: a task per stage, the edges of `dvc dag`."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", dag_id):
-        raise click.BadParameter(
-            "use letters, digits, '_', '.' and '-' only", param_hint="--dag-id"
-        )
-    project = Project(find_root(Path.cwd()))
-    try:
-        text = export_airflow(project, dag_id, output and dag_path(project, output))
-    except ExportProblem as exc:
-        click.echo(f"dvc-gitops export airflow: {exc}", err=True)
-        raise click.exceptions.Exit(EXIT_USAGE) from None
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    target = Path(output)
-    if target.is_file() and target.read_text(encoding="utf-8") == text:
-        click.echo(f"{output} is up to date ({len(pipeline_of(project).stages)} tasks)")
-        return
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"dvc-gitops export airflow: cannot write {output}: {exc.strerror}", err=True)
-        raise click.exceptions.Exit(EXIT_USAGE) from None
-    click.echo(
-        f"wrote {output}: {len(pipeline_of(project).stages)} tasks,"
-        f" {len(pipeline_of(project).edges())} edges"
-    )
