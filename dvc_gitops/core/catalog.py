@@ -38,8 +38,8 @@ HOOKS = (
     Hook("check-mlflow-map", ("DG6",), ("dvc_gitops.mlflow.rules",), offline=True),
     Hook("check-dvc-config", ("DG7",), ("dvc_gitops.setup.config_rules",), offline=True),
     Hook("dvc-dag-docs", (), (), offline=False),
-    Hook("check-airflow-export", (), (), offline=False),
-    Hook("check-kubeflow-export", (), (), offline=False),
+    Hook("check-airflow-export", ("DG801",), ("dvc_gitops.export.stale",), offline=True),
+    Hook("check-kubeflow-export", ("DG802",), (), offline=True),
 )
 
 # Codes any hook may report: unreadable files, unused suppressions (core.findings).

@@ -180,9 +180,11 @@ def source_commit(project: Project, sources: list[str]) -> str:
     return f"{commit} + uncommitted changes" if dirty and dirty.strip() else commit
 
 
-def export_command(dag_id: str, output: str | None) -> str:
+def export_command(dag_id: str, output: str | None, transfer: str = "dvc") -> str:
     """The command line that writes this DAG file again, from the repository root."""
     words = ["dvc-gitops", "export", "airflow"]
+    if transfer != "dvc":
+        words += ["--transfer", transfer]
     if dag_id != DEFAULT_DAG_ID:
         words += ["--dag-id", dag_id]
     if output:

@@ -11,26 +11,20 @@ from __future__ import annotations
 import json
 import re
 
+from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.export.airflow import ExportProblem, export_airflow, export_command
+from dvc_gitops.export.airflow_transfer import export_transfer
+from dvc_gitops.export.stale import AIRFLOW_EXPORT_STALE, AIRFLOW_FIRST_LINE, exported_files
 
-FIRST_LINE = re.compile(r'^"""Airflow DAG `[^`]*`: .* written by `dvc-gitops export airflow`\.$')
 DAG_ID = re.compile(r"^    dag_id=(\"(?:[^\"\\]|\\.)*\"),$", re.MULTILINE)
 COMMIT_LINE = re.compile(r"^Git commit: .*$", re.MULTILINE)
+TRANSFER = re.compile(r"^    dvc-gitops export airflow --transfer (s3|gs)\b", re.MULTILINE)
 
 
 def exported_dags(project: Project) -> list[str]:
     """Repo-relative paths of the Python files `dvc-gitops export airflow` wrote."""
-    found = []
-    for rel in project.walk_files(suffixes=(".py",)):
-        try:
-            with open(project.path(rel), encoding="utf-8") as handle:
-                first = handle.readline().rstrip("\n")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if FIRST_LINE.match(first):
-            found.append(rel)
-    return found
+    return exported_files(project, AIRFLOW_FIRST_LINE)
 
 
 def check_dag(project: Project, rel: str, fix: bool) -> str | None:
@@ -41,9 +35,13 @@ def check_dag(project: Project, rel: str, fix: bool) -> str | None:
         return f"{rel}: {exc.message}"
     match = DAG_ID.search(text)
     dag_id = json.loads(match.group(1)) if match else "dvc_pipeline"
-    again = export_command(dag_id, rel)
+    transfer = TRANSFER.search(text)
+    again = export_command(dag_id, rel, transfer.group(1) if transfer else "dvc")
     try:
-        fresh = export_airflow(project, dag_id, rel)
+        if transfer:
+            fresh = export_transfer(project, dag_id, rel, transfer.group(1))
+        else:
+            fresh = export_airflow(project, dag_id, rel)
     except ExportProblem as exc:
         return f"{rel}: cannot check the Airflow DAG: {exc}"
     if COMMIT_LINE.sub("", fresh) == COMMIT_LINE.sub("", text):
@@ -55,3 +53,14 @@ def check_dag(project: Project, rel: str, fix: bool) -> str | None:
             return f"{rel}: the Airflow DAG is out of date and cannot be written: {exc.strerror}"
         return f"{rel}: the Airflow DAG was out of date with the pipeline: exported again"
     return f"{rel}: the Airflow DAG is out of date with the pipeline: run `{again}`"
+
+
+def stale_findings(project: Project) -> list[Finding]:
+    """DG801 for each exported DAG the pipeline outgrew (at its first line)."""
+    found = []
+    for rel in exported_dags(project):
+        line = check_dag(project, rel, fix=False)
+        if line:
+            message = line.removeprefix(f"{rel}: ")
+            found.append(AIRFLOW_EXPORT_STALE.at(rel, (1, 1), message))
+    return found

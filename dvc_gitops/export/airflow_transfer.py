@@ -19,7 +19,6 @@ from typing import Any
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.dvcmodel.model import Stage, pipeline_of
 from dvc_gitops.export.airflow import (
-    DEFAULT_DAG_ID,
     ROOT_ENV,
     ExportProblem,
     Task,
@@ -27,6 +26,7 @@ from dvc_gitops.export.airflow import (
     _dvc_file_outs,
     _overlap,
     _tasks,
+    export_command,
     literal_lines,
     py,
     source_commit,
@@ -148,10 +148,7 @@ def _lock_source(producer: Stage, path: str) -> dict[str, Any]:
 def _header(
     project: Project, dag_id: str, sources: list[str], output: str | None, scheme: str
 ) -> list[str]:
-    words = ["dvc-gitops", "export", "airflow", "--transfer", scheme]
-    if dag_id != DEFAULT_DAG_ID:
-        words += ["--dag-id", dag_id]
-    again = " ".join([*words, "--output", output]) if output else " ".join(words) + " > FILE"
+    again = export_command(dag_id, output, scheme)
     return [
         f'"""Airflow DAG `{dag_id}`: the DVC pipeline, written by `dvc-gitops export airflow`.',
         "",

@@ -40,9 +40,6 @@ from dvc_gitops.mlflow.map import load_map
 DEFAULT_NAME = "dvc-pipeline"
 DEFAULT_ROOT = "/repo"
 DEFAULT_IMAGE = "python:3.11"
-FIRST_LINE = re.compile(
-    r'^"""Kubeflow pipeline `[^`]*`: .* written by `dvc-gitops export kubeflow`\.$'
-)
 
 
 @dataclass

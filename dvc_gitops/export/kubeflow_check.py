@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import re
 
+from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.export.airflow import ExportProblem
 from dvc_gitops.export.kubeflow import (
     DEFAULT_IMAGE,
     DEFAULT_NAME,
-    FIRST_LINE,
     export_command,
     export_kubeflow,
 )
+from dvc_gitops.export.stale import KUBEFLOW_EXPORT_STALE, KUBEFLOW_FIRST_LINE, exported_files
 
 _NAME = re.compile(r'^@dsl\.pipeline\(name=("(?:[^"\\]|\\.)*")\)$', re.MULTILINE)
 _IMAGE = re.compile(r'^BASE_IMAGE = ("(?:[^"\\]|\\.)*")$', re.MULTILINE)
@@ -27,16 +28,7 @@ _COMMIT_LINE = re.compile(r"^Git commit: .*$", re.MULTILINE)
 
 def exported_pipelines(project: Project) -> list[str]:
     """Repo-relative paths of the Python files `dvc-gitops export kubeflow` wrote."""
-    found = []
-    for rel in project.walk_files(suffixes=(".py",)):
-        try:
-            with open(project.path(rel), encoding="utf-8") as handle:
-                first = handle.readline().rstrip("\n")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if FIRST_LINE.match(first):
-            found.append(rel)
-    return found
+    return exported_files(project, KUBEFLOW_FIRST_LINE)
 
 
 def _literal(pattern: re.Pattern[str], text: str, default: str) -> str:
@@ -71,3 +63,14 @@ def check_pipeline(project: Project, rel: str, fix: bool) -> str | None:
         return f"{rel}: the Kubeflow pipeline was out of date with the DVC pipeline: exported again"
     again = export_command(name, image, rel)
     return f"{rel}: the Kubeflow pipeline is out of date with the DVC pipeline: run `{again}`"
+
+
+def stale_findings(project: Project) -> list[Finding]:
+    """DG802 for each exported pipeline source the DVC pipeline outgrew."""
+    found = []
+    for rel in exported_pipelines(project):
+        line = check_pipeline(project, rel, fix=False)
+        if line:
+            message = line.removeprefix(f"{rel}: ")
+            found.append(KUBEFLOW_EXPORT_STALE.at(rel, (1, 1), message))
+    return found

@@ -12,10 +12,30 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops.core.catalog import prefixes
+from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import Project, find_root
-from dvc_gitops.core.runner import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, guarded
-from dvc_gitops.export.airflow import export_command
-from dvc_gitops.export.airflow_check import check_dag, exported_dags
+from dvc_gitops.core.runner import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    Check,
+    CheckContext,
+    guarded,
+)
+from dvc_gitops.export.stale import AIRFLOW_FIRST_LINE, exported_files
+
+
+def _stale(context: CheckContext) -> list[Finding]:
+    """What `dvc-gitops check` reports: exporters are loaded only when an export exists."""
+    if not exported_files(context.project, AIRFLOW_FIRST_LINE):
+        return []
+    from dvc_gitops.export.airflow_check import stale_findings
+
+    return stale_findings(context.project)
+
+
+CHECK = Check("check-airflow-export", _stale, codes=prefixes("check-airflow-export"))
 
 
 @click.command("check-airflow-export")
@@ -32,6 +52,9 @@ from dvc_gitops.export.airflow_check import check_dag, exported_dags
 @click.argument("filenames", nargs=-1, type=click.Path())
 def hook_command(fix: bool, dags: tuple[str, ...], debug: bool, filenames: tuple[str, ...]) -> int:
     """Report Airflow DAG files from `dvc-gitops export airflow` that the pipeline outgrew."""
+    from dvc_gitops.export.airflow import export_command
+    from dvc_gitops.export.airflow_check import check_dag, exported_dags
+
     project = Project(find_root(Path.cwd()))
     for rel in dags:
         if not project.exists(rel):

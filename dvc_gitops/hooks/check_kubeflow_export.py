@@ -13,10 +13,30 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops.core.catalog import prefixes
+from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import Project, find_root
-from dvc_gitops.core.runner import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, guarded
-from dvc_gitops.export.kubeflow import DEFAULT_IMAGE, DEFAULT_NAME, export_command
-from dvc_gitops.export.kubeflow_check import check_pipeline, exported_pipelines
+from dvc_gitops.core.runner import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    Check,
+    CheckContext,
+    guarded,
+)
+from dvc_gitops.export.stale import KUBEFLOW_FIRST_LINE, exported_files
+
+
+def _stale(context: CheckContext) -> list[Finding]:
+    """What `dvc-gitops check` reports: exporters are loaded only when an export exists."""
+    if not exported_files(context.project, KUBEFLOW_FIRST_LINE):
+        return []
+    from dvc_gitops.export.kubeflow_check import stale_findings
+
+    return stale_findings(context.project)
+
+
+CHECK = Check("check-kubeflow-export", _stale, codes=prefixes("check-kubeflow-export"))
 
 
 @click.command("check-kubeflow-export")
@@ -35,6 +55,9 @@ def hook_command(
     fix: bool, pipelines: tuple[str, ...], debug: bool, filenames: tuple[str, ...]
 ) -> int:
     """Report Kubeflow pipelines from `dvc-gitops export kubeflow` the DVC pipeline outgrew."""
+    from dvc_gitops.export.kubeflow import DEFAULT_IMAGE, DEFAULT_NAME, export_command
+    from dvc_gitops.export.kubeflow_check import check_pipeline, exported_pipelines
+
     project = Project(find_root(Path.cwd()))
     for rel in pipelines:
         if not project.exists(rel):
