@@ -24,6 +24,8 @@ PAGES = SOURCE_ROOT / "docs" / "rules"
 
 # Files of a golden case that drive the test rather than form the example's input.
 CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git", "mlflow-server.yaml"}
+# A case's folder of corrected files: the page's "Write instead", never the case's input.
+INSTEAD = "instead"
 
 
 def all_rules() -> list[Rule]:
@@ -47,6 +49,7 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
         "",
         rule.summary,
         "",
+        *_fix_and_options(rule),
         "## Why it matters",
         "",
         rule.why or rule.summary,
@@ -54,17 +57,7 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
     ]
     case = example_case(rule.code, golden)
     if case is not None:
-        lines += ["## Example", ""]
-        for path in sorted(p for p in case.rglob("*") if p.is_file()):
-            name = path.relative_to(case).as_posix()
-            if name in CONTROL_FILES or name.endswith(".expected"):
-                continue
-            try:
-                content = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                content = "(binary content)"
-            fence = "yaml" if name.endswith((".yaml", ".yml")) else "text"
-            lines += [f"`{name}`:", "", f"```{fence}", content.rstrip("\n"), "```", ""]
+        lines += ["## Example", "", *_files(case, skip=INSTEAD)]
         args_file = case / "args.txt"
         argv = args_file.read_text().strip() if args_file.exists() else "dvc-gitops check ."
         output, _, exit_line = (case / "expected.txt").read_text().rstrip("\n").rpartition("\n")
@@ -76,6 +69,16 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
             "```",
             "",
         ]
+        if (case / INSTEAD).is_dir():
+            lines += [
+                "## Write instead",
+                "",
+                *_files(case / INSTEAD),
+                f"With these files in place of the example's, "
+                f"`{shlex.join(shlex.split(argv))}` no longer reports {rule.code} "
+                "(a test runs it).",
+                "",
+            ]
     lines += ["## How to fix", "", rule.fix or "See the message.", ""]
     lines += [
         "To silence it on one line, end the line with "
@@ -84,6 +87,44 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _fix_and_options(rule: Rule) -> list[str]:
+    """The lines saying whether `--fix` removes the finding and which options change it."""
+    hook = hook_of(rule.code)
+    lines = []
+    if rule.fixable:
+        lines += [
+            f"Fixable with `--fix`: `{hook} --fix` (or `dvc-gitops check --fix`) "
+            "edits the files in place.",
+            "",
+        ]
+    if rule.options:
+        names = ", ".join(f"`{option}`" for option in rule.options)
+        lines += [
+            f"Options of `{hook}` that change what it reports: {names} "
+            f"(see [its page](../hooks/{hook}.md#options)).",
+            "",
+        ]
+    return lines
+
+
+def _files(folder: Path, skip: str = "") -> list[str]:
+    """Each input file under `folder` as a name and a fenced block (control files left out)."""
+    lines = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if name in CONTROL_FILES or name.endswith(".expected"):
+            continue
+        if skip and name.split("/", 1)[0] == skip:
+            continue
+        try:
+            content = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            content = "(binary content)"
+        fence = "yaml" if name.endswith((".yaml", ".yml")) else "text"
+        lines += [f"`{name}`:", "", f"```{fence}", content.rstrip("\n"), "```", ""]
+    return lines
 
 
 def page(code: str) -> str | None:

@@ -5,7 +5,9 @@ A case folder holds the input files, `args.txt` (one command line, default
 line `[exit N]`. For fixers, `NAME.expected` beside a file NAME is its exact content after
 the run. A `.golden-git` file makes the case a committed git repository first.
 The case name starts with the rule code it demonstrates (`DG101-...`) or with `clean-`;
-the rule docs take their example from the first case of each code.
+the rule docs take their example from the first case of each code, and that case's
+`instead/` folder (corrected files, laid over the case's) from which the page shows
+what to write instead: rules_docs_test runs the check on it, this test never reads it.
 
 Regenerate after an intended change: `GOLDEN_UPDATE=1 pytest tests/golden_test.py`, then
 read the diff.
@@ -23,7 +25,7 @@ import pytest
 import yaml
 from conftest import git_init
 
-from dvc_gitops.rules_docs import CONTROL_FILES
+from dvc_gitops.rules_docs import CONTROL_FILES, INSTEAD
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []
@@ -40,8 +42,13 @@ def run_case(case: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> str:
     shutil.copytree(
         case,
         work,
-        ignore=lambda _d, names: [
-            n for n in names if n in CONTROL_FILES or n.endswith(".expected")
+        ignore=lambda folder, names: [
+            n
+            for n in names
+            if n in CONTROL_FILES
+            or n.endswith(".expected")
+            # The corrected files of the rule page's "Write instead" are not the case's input.
+            or (n == INSTEAD and Path(folder) == case)
         ],
         symlinks=True,
     )
