@@ -26,6 +26,8 @@ PAGES = SOURCE_ROOT / "docs" / "rules"
 CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git", "mlflow-server.yaml"}
 # A case's folder of corrected files: the page's "Write instead", never the case's input.
 INSTEAD = "instead"
+# The code fence of an example file, by suffix (others are plain text).
+FENCES = {".yaml": "yaml", ".yml": "yaml", ".py": "python", ".toml": "toml", ".json": "json"}
 
 
 def all_rules() -> list[Rule]:
@@ -122,7 +124,7 @@ def _files(folder: Path, skip: str = "") -> list[str]:
             content = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             content = "(binary content)"
-        fence = "yaml" if name.endswith((".yaml", ".yml")) else "text"
+        fence = FENCES.get(Path(name).suffix, "text")
         lines += [f"`{name}`:", "", f"```{fence}", content.rstrip("\n"), "```", ""]
     return lines
 
