@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from dvc_gitops.core.catalog import hook_of, rule_modules
+from dvc_gitops.core.catalog import HOOKS, hook_of, rule_modules
 from dvc_gitops.core.findings import RULES, Rule
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
     lines = [
         f"# {rule.code} `{rule.name}`",
         "",
-        f"Severity: **{rule.severity}** · reported by `{hook_of(rule.code)}`",
+        f"Severity: **{rule.severity}** · reported by {_hook_link(rule.code)}",
         "",
         rule.summary,
         "",
@@ -89,6 +89,13 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _hook_link(code: str) -> str:
+    """The hook that reports `code`, linked to its page (DG0xx: every hook)."""
+    hook = hook_of(code)
+    ids = {h.id for h in HOOKS}
+    return f"[`{hook}`](../hooks/{hook}.md)" if hook in ids else hook
 
 
 def _fix_and_options(rule: Rule) -> list[str]:
