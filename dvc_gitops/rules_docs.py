@@ -26,6 +26,8 @@ PAGES = SOURCE_ROOT / "docs" / "rules"
 CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git", "mlflow-server.yaml"}
 # A case's folder of corrected files: the page's "Write instead", never the case's input.
 INSTEAD = "instead"
+# DVC's cache inside a case: files named by their hash, not what a user writes.
+CACHE = ".dvc/cache/"
 # The code fence of an example file, by suffix (others are plain text).
 FENCES = {".yaml": "yaml", ".yml": "yaml", ".py": "python", ".toml": "toml", ".json": "json"}
 
@@ -59,7 +61,12 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
     ]
     case = example_case(rule.code, golden)
     if case is not None:
-        lines += ["## Example", "", *_files(case, skip=INSTEAD)]
+        lines += [
+            "## Example",
+            "",
+            *_files(case, skip=INSTEAD),
+            *_cache_note(case, "The DVC cache (`.dvc/cache`) holds what DVC stored."),
+        ]
         args_file = case / "args.txt"
         argv = args_file.read_text().strip() if args_file.exists() else "dvc-gitops check ."
         output, _, exit_line = (case / "expected.txt").read_text().rstrip("\n").rpartition("\n")
@@ -76,6 +83,9 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
                 "## Write instead",
                 "",
                 *_files(case / INSTEAD),
+                *_cache_note(
+                    case / INSTEAD, "With the data in the DVC cache too, as `dvc pull` leaves it."
+                ),
                 f"With these files in place of the example's, "
                 f"`{shlex.join(shlex.split(argv))}` no longer reports {rule.code} "
                 "(a test runs it).",
@@ -118,6 +128,11 @@ def _fix_and_options(rule: Rule) -> list[str]:
     return lines
 
 
+def _cache_note(folder: Path, note: str) -> list[str]:
+    """`note` on the DVC cache, when the case's folder holds one (its files are not shown)."""
+    return [note, ""] if (folder / CACHE).is_dir() else []
+
+
 def _files(folder: Path, skip: str = "") -> list[str]:
     """Each input file under `folder` as a name and a fenced block (control files left out)."""
     lines = []
@@ -126,6 +141,8 @@ def _files(folder: Path, skip: str = "") -> list[str]:
         if name in CONTROL_FILES or name.endswith(".expected"):
             continue
         if skip and name.split("/", 1)[0] == skip:
+            continue
+        if name.startswith(CACHE):  # DVC's copies of the data: said below, not shown
             continue
         try:
             content = path.read_text(encoding="utf-8")
