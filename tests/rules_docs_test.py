@@ -9,9 +9,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import git_init
 from docs_test import hook_command, option_names
-from golden_test import entry_point
+from golden_test import MLFLOW_SEED, entry_point, seed_once
 
 from dvc_gitops.cli import main as cli_main
 from dvc_gitops.core.catalog import hook as catalog_hook
@@ -101,19 +102,32 @@ def run_instead(case: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> t
     return code, capsys.readouterr().out
 
 
-# dvc-status runs the real DVC.
+def _slow(rule: Rule) -> bool:
+    """dvc-status runs the real DVC; an online MLflow case asks a real tracking server."""
+    case = example_case(rule.code)
+    return rule.code.startswith("DG4") or (case is not None and (case / MLFLOW_SEED).exists())
+
+
 INSTEAD_PARAMS = [
-    pytest.param(r, id=r.code, marks=[pytest.mark.slow] if r.code.startswith("DG4") else [])
-    for r in INSTEAD_RULES
+    pytest.param(r, id=r.code, marks=[pytest.mark.slow] if _slow(r) else []) for r in INSTEAD_RULES
 ]
 
 
 @pytest.mark.parametrize("rule", INSTEAD_PARAMS)
 def test_write_instead_is_not_reported(
-    rule: Rule, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    rule: Rule,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     case = example_case(rule.code)
     assert case is not None
+    if (case / MLFLOW_SEED).exists():  # an online case: the session's real tracking server
+        server = request.getfixturevalue("mlflow_server")
+        spec = yaml.safe_load((case / MLFLOW_SEED).read_text())
+        seed_once(server, spec)
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri + spec.get("tracking_uri_path", ""))
     code, out = run_instead(case, tmp_path / "work", capsys)
     assert code in (0, 1), out
     assert not re.search(rf": {rule.code} ", out), f"{case.name}/instead still gets it:\n{out}"
@@ -121,7 +135,7 @@ def test_write_instead_is_not_reported(
 
 def test_write_instead_examples_only_grow() -> None:
     # Not every rule has one yet; the ones written stay (the count is raised as they come).
-    assert len(INSTEAD_RULES) >= 76
+    assert len(INSTEAD_RULES) >= 77
 
 
 @pytest.mark.parametrize("rule", [r for r in RULES if r.fixable or r.options])
