@@ -270,3 +270,13 @@ def test_relative_links_resolve(page: Path) -> None:
         if "://" not in target and not (page.parent / target).exists()
     ]
     assert not broken, f"{page.relative_to(REPO)}: broken links {broken}"
+
+
+@pytest.mark.parametrize("hook", [h for h in HOOKS if h.prefixes], ids=lambda h: h.id)
+def test_a_hook_that_fixes_says_which_rules(hook: Hook) -> None:
+    from dvc_gitops.rules_docs import all_rules
+
+    fixable = [r.code for r in all_rules() if r.code.startswith(hook.prefixes) and r.fixable]
+    assert ("--fix" in option_names(hook_command(hook))) == bool(fixable), (
+        f"{hook.id}: its --fix and its rules' `fixable=True` ({fixable}) disagree"
+    )
