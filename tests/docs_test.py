@@ -119,26 +119,37 @@ def test_hook_page_lists_its_rules(hook: Hook) -> None:
     assert not unlisted, f"docs/hooks/{hook.id}.md: add a row for {unlisted}"
 
 
+def page_of(path: str) -> Path:
+    """A command's page: `export kubeflow` may have its own (commands/export-kubeflow.md),
+    else it is on its group's page."""
+    own = command_page(path.replace(" ", "-"))
+    return own if own.is_file() else command_page(path.split()[0])
+
+
 @pytest.mark.parametrize("name", COMMAND_NAMES)
 def test_every_command_has_its_page(name: str) -> None:
     page = command_page(name)
     assert page.is_file(), f"write {page.relative_to(REPO)}"
-    text = page.read_text(encoding="utf-8")
+    group = page.read_text(encoding="utf-8")
     for path, _command in subcommands(cli_command(name), name):
-        assert f"dvc-gitops {path}" in text, f"{page.name} does not show `dvc-gitops {path}`"
+        text = page_of(path).read_text(encoding="utf-8")
+        assert f"dvc-gitops {path}" in text, f"{page_of(path).name} does not show it"
+        if page_of(path) != page:  # the group's page leads to the subcommand's own
+            assert f"({page_of(path).name})" in group, f"{page.name}: link {page_of(path).name}"
 
 
 @pytest.mark.parametrize("name", COMMAND_NAMES)
 def test_command_page_shows_every_option(name: str) -> None:
-    text = command_page(name).read_text(encoding="utf-8")
     for path, command in subcommands(cli_command(name), name):
+        text = page_of(path).read_text(encoding="utf-8")
         missing = [o for o in option_names(command) if not shows(text, o)]
-        assert not missing, f"docs/commands/{name}.md does not show {missing} of {path}"
+        assert not missing, f"docs/commands/{page_of(path).name} does not show {missing} of {path}"
 
 
 def test_no_page_without_a_hook_or_command() -> None:
     assert {p.stem for p in (DOCS / "hooks").glob("*.md")} <= set(CATALOG_IDS)
-    assert {p.stem for p in (DOCS / "commands").glob("*.md")} <= set(COMMAND_NAMES)
+    paths = {p.replace(" ", "-") for n in COMMAND_NAMES for p, _ in subcommands(cli_command(n), n)}
+    assert {p.stem for p in (DOCS / "commands").glob("*.md")} <= paths
 
 
 # -- configuration keys ----------------------------------------------------------------------
