@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from dvc_gitops.core.catalog import hook_of, rule_modules
+from dvc_gitops.core.catalog import HOOKS, hook_of, rule_modules
 from dvc_gitops.core.findings import RULES, Rule
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,12 @@ PAGES = SOURCE_ROOT / "docs" / "rules"
 
 # Files of a golden case that drive the test rather than form the example's input.
 CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git", "mlflow-server.yaml"}
+# A case's folder of corrected files: the page's "Write instead", never the case's input.
+INSTEAD = "instead"
+# DVC's cache inside a case: files named by their hash, not what a user writes.
+CACHE = ".dvc/cache/"
+# The code fence of an example file, by suffix (others are plain text).
+FENCES = {".yaml": "yaml", ".yml": "yaml", ".py": "python", ".toml": "toml", ".json": "json"}
 
 
 def all_rules() -> list[Rule]:
@@ -43,10 +49,11 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
     lines = [
         f"# {rule.code} `{rule.name}`",
         "",
-        f"Severity: **{rule.severity}** · reported by `{hook_of(rule.code)}`",
+        f"Severity: **{rule.severity}** · reported by {_hook_link(rule.code)}",
         "",
         rule.summary,
         "",
+        *_fix_and_options(rule),
         "## Why it matters",
         "",
         rule.why or rule.summary,
@@ -54,17 +61,12 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
     ]
     case = example_case(rule.code, golden)
     if case is not None:
-        lines += ["## Example", ""]
-        for path in sorted(p for p in case.rglob("*") if p.is_file()):
-            name = path.relative_to(case).as_posix()
-            if name in CONTROL_FILES or name.endswith(".expected"):
-                continue
-            try:
-                content = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                content = "(binary content)"
-            fence = "yaml" if name.endswith((".yaml", ".yml")) else "text"
-            lines += [f"`{name}`:", "", f"```{fence}", content.rstrip("\n"), "```", ""]
+        lines += [
+            "## Example",
+            "",
+            *_files(case, skip=INSTEAD),
+            *_cache_note(case, "The DVC cache (`.dvc/cache`) holds what DVC stored."),
+        ]
         args_file = case / "args.txt"
         argv = args_file.read_text().strip() if args_file.exists() else "dvc-gitops check ."
         output, _, exit_line = (case / "expected.txt").read_text().rstrip("\n").rpartition("\n")
@@ -76,6 +78,19 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
             "```",
             "",
         ]
+        if (case / INSTEAD).is_dir():
+            lines += [
+                "## Write instead",
+                "",
+                *_files(case / INSTEAD),
+                *_cache_note(
+                    case / INSTEAD, "With the data in the DVC cache too, as `dvc pull` leaves it."
+                ),
+                f"With these files in place of the example's, "
+                f"`{shlex.join(shlex.split(argv))}` no longer reports {rule.code} "
+                "(a test runs it).",
+                "",
+            ]
     lines += ["## How to fix", "", rule.fix or "See the message.", ""]
     lines += [
         "To silence it on one line, end the line with "
@@ -84,6 +99,58 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _hook_link(code: str) -> str:
+    """The hook that reports `code`, linked to its page (DG0xx: every hook)."""
+    hook = hook_of(code)
+    ids = {h.id for h in HOOKS}
+    return f"[`{hook}`](../hooks/{hook}.md)" if hook in ids else hook
+
+
+def _fix_and_options(rule: Rule) -> list[str]:
+    """The lines saying whether `--fix` removes the finding and which options change it."""
+    hook = hook_of(rule.code)
+    lines = []
+    if rule.fixable:
+        lines += [
+            f"Fixable with `--fix`: `{hook} --fix` (or `dvc-gitops check --fix`) "
+            "edits the files in place.",
+            "",
+        ]
+    if rule.options:
+        names = ", ".join(f"`{option}`" for option in rule.options)
+        lines += [
+            f"Options of `{hook}` that change what it reports: {names} "
+            f"(see [its page](../hooks/{hook}.md#options)).",
+            "",
+        ]
+    return lines
+
+
+def _cache_note(folder: Path, note: str) -> list[str]:
+    """`note` on the DVC cache, when the case's folder holds one (its files are not shown)."""
+    return [note, ""] if (folder / CACHE).is_dir() else []
+
+
+def _files(folder: Path, skip: str = "") -> list[str]:
+    """Each input file under `folder` as a name and a fenced block (control files left out)."""
+    lines = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if name in CONTROL_FILES or name.endswith(".expected"):
+            continue
+        if skip and name.split("/", 1)[0] == skip:
+            continue
+        if name.startswith(CACHE):  # DVC's copies of the data: said below, not shown
+            continue
+        try:
+            content = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            content = "(binary content)"
+        fence = FENCES.get(Path(name).suffix, "text")
+        lines += [f"`{name}`:", "", f"```{fence}", content.rstrip("\n"), "```", ""]
+    return lines
 
 
 def page(code: str) -> str | None:

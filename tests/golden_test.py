@@ -5,7 +5,9 @@ A case folder holds the input files, `args.txt` (one command line, default
 line `[exit N]`. For fixers, `NAME.expected` beside a file NAME is its exact content after
 the run. A `.golden-git` file makes the case a committed git repository first.
 The case name starts with the rule code it demonstrates (`DG101-...`) or with `clean-`;
-the rule docs take their example from the first case of each code.
+the rule docs take their example from the first case of each code, and that case's
+`instead/` folder (corrected files, laid over the case's) from which the page shows
+what to write instead: rules_docs_test runs the check on it, this test never reads it.
 
 Regenerate after an intended change: `GOLDEN_UPDATE=1 pytest tests/golden_test.py`, then
 read the diff.
@@ -18,12 +20,13 @@ import os
 import shlex
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from conftest import git_init
 
-from dvc_gitops.rules_docs import CONTROL_FILES
+from dvc_gitops.rules_docs import CONTROL_FILES, INSTEAD
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []
@@ -40,8 +43,13 @@ def run_case(case: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> str:
     shutil.copytree(
         case,
         work,
-        ignore=lambda _d, names: [
-            n for n in names if n in CONTROL_FILES or n.endswith(".expected")
+        ignore=lambda folder, names: [
+            n
+            for n in names
+            if n in CONTROL_FILES
+            or n.endswith(".expected")
+            # The corrected files of the rule page's "Write instead" are not the case's input.
+            or (n == INSTEAD and Path(folder) == case)
         ],
         symlinks=True,
     )
@@ -66,6 +74,14 @@ def run_case(case: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> str:
 MLFLOW_SEED = "mlflow-server.yaml"
 
 
+def seed_once(server: Any, spec: dict[str, Any]) -> None:
+    """The case's server state, but not twice: the rule page's "Write instead" check of the
+    same case may have set it up already in this session."""
+    experiments = spec.get("experiments", [])
+    missing = [e for e in experiments if not server.rest.experiment_by_name(e["name"])]
+    server.seed({**spec, "experiments": missing})
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden(
     case: Path,
@@ -79,7 +95,7 @@ def test_golden(
     if (case / MLFLOW_SEED).exists():
         server = request.getfixturevalue("mlflow_server")
         spec = yaml.safe_load((case / MLFLOW_SEED).read_text())
-        server.seed(spec)
+        seed_once(server, spec)
         server_uri = server.uri + spec.get("tracking_uri_path", "")
         monkeypatch.setenv("MLFLOW_TRACKING_URI", server_uri)
     out = run_case(case, work, capsys)

@@ -1,4 +1,4 @@
-"""The manifest, the console scripts, the README and the hooks agree with each other."""
+"""The manifest, the console scripts, the README, the docs pages and the hooks agree."""
 
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ def test_each_hook_entry_is_our_console_script(hook: dict[str, object]) -> None:
 
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
 def test_readme_names_every_hook(hook_id: str) -> None:
-    assert f"`{hook_id}`" in README
-    assert f"id: {hook_id}" in README
+    # The README's table links each hook's page; the page shows its config entry.
+    assert f"[`{hook_id}`](docs/hooks/{hook_id}.md)" in README
+    assert f"id: {hook_id}" in (REPO / "docs" / "hooks" / f"{hook_id}.md").read_text()
 
 
 def cli_commands() -> list[str]:
@@ -59,8 +60,16 @@ def cli_commands() -> list[str]:
 
 
 def test_readme_names_every_command() -> None:
-    missing = [c for c in cli_commands() if f"dvc-gitops {c}" not in README]
-    assert not missing, f"README does not show: {missing}"
+    # The README links each command's page; the page shows the command and its subcommands.
+    missing = []
+    for command in cli_commands():
+        top = command.split()[0]
+        page = (REPO / "docs" / "commands" / f"{top}.md").read_text()
+        if f"[`dvc-gitops {top}`](docs/commands/{top}.md)" not in README:
+            missing.append(f"README: dvc-gitops {top}")
+        if f"dvc-gitops {command}" not in page:
+            missing.append(f"docs/commands/{top}.md: dvc-gitops {command}")
+    assert not missing, f"not shown: {missing}"
 
 
 def test_readme_opens_with_the_two_commands() -> None:

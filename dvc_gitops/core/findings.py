@@ -56,6 +56,8 @@ class Rule:
     summary: str  # one line: what it finds
     why: str = ""  # a paragraph: why it matters
     fix: str = ""  # a paragraph: what to write instead
+    fixable: bool = False  # its hook's `--fix` removes it (the page says so)
+    options: tuple[str, ...] = ()  # its hook's options that change what it reports
 
     def __post_init__(self) -> None:
         if self.code in RULES and RULES[self.code] != self:

@@ -53,6 +53,7 @@ SCRIPT_NOT_IN_DEPS = Rule(
     "fix goes into the shared template when every member runs the same script, or its own "
     "script named from the template (`python models/${key}.py` gets the dep "
     '`"models/${key}.py"`); when only some members lack theirs, add it yourself.',
+    fixable=True,
 )
 UNPARSABLE_CMD = Rule(
     "DG202",
@@ -81,6 +82,7 @@ IMPORT_NOT_IN_DEPS = Rule(
     fix="Add the imported files, or the folder that holds them (often `src`), to the "
     "stage's `deps`; `check-dvc-deps --fix` adds the files. Ignore the code "
     '(`ignore = ["DG203"]`) if your stages deliberately do not re-run on library changes.',
+    fixable=True,
 )
 NESTED_SCRIPT_NOT_IN_DEPS = Rule(
     "DG204",
@@ -92,6 +94,7 @@ NESTED_SCRIPT_NOT_IN_DEPS = Rule(
     "given, and never re-runs the stage.",
     fix="Add the scripts (or their folder) to the stage's `deps`, as the message says; "
     "`check-dvc-deps --fix` adds them.",
+    fixable=True,
 )
 
 # An import finding names this many files; beyond, it counts them.

@@ -62,6 +62,7 @@ EXPERIMENT_MISMATCH = Rule(
     "document has drifted from the code.",
     fix="Make the two agree, or let the script take the name from the map with "
     "`dvc_gitops.mlflow.start_run()`.",
+    options=("--online",),
 )
 EXPERIMENT_UNRESOLVED = Rule(
     "DG605",
@@ -93,6 +94,7 @@ SERVER_UNREACHABLE = Rule(
     why="Nothing about the mapped experiments could be verified.",
     fix="Check MLFLOW_TRACKING_URI and the network, raise --timeout, or pass --offline-ok "
     "to make this a notice where the server is out of reach (a laptop offline).",
+    options=("--online", "--offline-ok", "--timeout"),
 )
 EXPERIMENT_MISSING = Rule(
     "DG608",
@@ -102,6 +104,7 @@ EXPERIMENT_MISSING = Rule(
     why="A misspelt name goes unnoticed: the first run silently creates a new, empty "
     "experiment beside the real one.",
     fix="Fix the name in the map, or create the experiment (`mlflow experiments create -n NAME`).",
+    options=("--online", "--timeout"),
 )
 EXPERIMENT_DELETED = Rule(
     "DG609",
@@ -111,6 +114,7 @@ EXPERIMENT_DELETED = Rule(
     why="MLflow refuses to set a deleted experiment as active: the stage fails at its "
     "first `start_run`.",
     fix="Restore it (`mlflow experiments restore --experiment-id ID`) or map another name.",
+    options=("--online", "--timeout"),
 )
 RUN_FROM_OTHER_STAGE = Rule(
     "DG610",
@@ -121,6 +125,7 @@ RUN_FROM_OTHER_STAGE = Rule(
     why="Either the map is stale or a stage logs to the wrong experiment; runs are then "
     "filed where nobody looks for them.",
     fix="Update the map to where the stage really logs, or fix the stage's experiment.",
+    options=("--online", "--timeout"),
 )
 SERVER_REFUSED = Rule(
     "DG611",
@@ -131,6 +136,7 @@ SERVER_REFUSED = Rule(
     "could not log either.",
     fix="Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or "
     "MLFLOW_TRACKING_TOKEN) to working credentials.",
+    options=("--online", "--timeout"),
 )
 
 ONLINE_WORKERS = 8

@@ -53,6 +53,7 @@ NOT_PINNED = Rule(
     ".txt, a -c constraints file) pins the version.",
     fix='Write `dvc==X.Y.Z` (Poetry: `dvc = "X.Y.Z"`); `--fix` pins requirements files '
     "and pyproject.toml entries to the installed version.",
+    fixable=True,
 )
 CONFLICTING_PINS = Rule(
     "DG503",
@@ -79,6 +80,7 @@ INSTALLED_DIFFERS = Rule(
     why="Commands run here write a dvc.lock that teammates on the pinned version will see "
     "as changed, and verdicts checked here do not hold for them.",
     fix="Install the pinned version (`pip install dvc==X.Y.Z`) or update the pin.",
+    options=("--python", "--installed", "--no-installed"),
 )
 PLUGIN_MISSING = Rule(
     "DG506",

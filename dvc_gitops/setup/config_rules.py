@@ -45,6 +45,7 @@ CREDENTIAL_IN_CONFIG = Rule(
     "command the message gives and remove it from `.dvc/config` with `--unset`, or let "
     "`check-dvc-config --fix` move every reported one (same section, same value; only while "
     "git ignores config.local). Then rotate the secret: it is in the git history already.",
+    fixable=True,
 )
 CONFIG_LOCAL_TRACKED = Rule(
     "DG702",

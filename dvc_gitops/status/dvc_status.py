@@ -58,6 +58,7 @@ STALE_STAGE = Rule(
     "before the commit.",
     fix="Run `dvc repro` (the finding names the stage) and commit the updated dvc.lock with "
     "the change; or undo the change if it was not meant.",
+    options=("--fail", "--warn", "--scope"),
 )
 MISSING_OUTPUTS = Rule(
     "DG402",
@@ -69,6 +70,7 @@ MISSING_OUTPUTS = Rule(
     "pipeline is not stale, the data just has not been fetched. It has its own code so teams "
     'can ignore it (`ignore = ["DG402"]`) without hiding real staleness (DG401).',
     fix="Run `dvc pull` (outputs not in the cache) or `dvc checkout` (outputs in the cache).",
+    options=("--fail", "--warn", "--scope"),
 )
 STALE_DATA = Rule(
     "DG403",
@@ -81,6 +83,7 @@ STALE_DATA = Rule(
     fix="Run `dvc add` on the path again (or `dvc commit FILE.dvc`) and commit the `.dvc` "
     "file; or `dvc checkout FILE.dvc` to restore the recorded version. For an import, "
     "`dvc update FILE.dvc` fetches the new version.",
+    options=("--fail", "--warn", "--scope"),
 )
 
 

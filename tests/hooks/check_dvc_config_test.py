@@ -23,7 +23,14 @@ SECRET = re.compile(r"[A-Za-z_]*SECRET\d{3}[A-Za-z.]*|s3cr3t/value\+with#hash")
 
 
 def copy_case(case: Path, work: Path) -> Path:
-    shutil.copytree(case, work, ignore=lambda _d, names: [n for n in names if n.endswith(".txt")])
+    shutil.copytree(
+        case,
+        work,
+        # Not the rule page's corrected files (instead/): they are not the case's input.
+        ignore=lambda folder, names: [
+            n for n in names if n.endswith(".txt") or (n == "instead" and Path(folder) == case)
+        ],
+    )
     if (case / ".golden-git").exists():
         git_init(work)
     return work

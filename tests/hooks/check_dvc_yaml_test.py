@@ -39,7 +39,10 @@ def _case_files(case: Path) -> dict[str, str | bytes]:
     return {
         p.relative_to(case).as_posix(): p.read_bytes()
         for p in case.rglob("*")
-        if p.is_file() and p.name not in CONTROL_FILES and not p.name.endswith(".expected")
+        if p.is_file()
+        and p.name not in CONTROL_FILES
+        and not p.name.endswith(".expected")
+        and p.relative_to(case).parts[0] != "instead"  # the rule page's corrected files
     }
 
 
