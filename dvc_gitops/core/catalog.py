@@ -39,7 +39,7 @@ HOOKS = (
     Hook("check-dvc-config", ("DG7",), ("dvc_gitops.setup.config_rules",), offline=True),
     Hook("dvc-dag-docs", (), (), offline=False),
     Hook("check-airflow-export", ("DG801",), ("dvc_gitops.export.stale",), offline=True),
-    Hook("check-kubeflow-export", ("DG802",), (), offline=True),
+    Hook("check-kubeflow-export", ("DG802",), ("dvc_gitops.export.stale",), offline=True),
 )
 
 # Codes any hook may report: unreadable files, unused suppressions (core.findings).

@@ -29,6 +29,7 @@ AIRFLOW_EXPORT_STALE = Rule(
     "until a model differs.",
     fix="Export it again with the command the message gives (or run the "
     "`check-airflow-export` hook with `--fix`), and commit the DAG with the change.",
+    fixable=True,
 )
 KUBEFLOW_EXPORT_STALE = Rule(
     "DG802",
@@ -39,6 +40,7 @@ KUBEFLOW_EXPORT_STALE = Rule(
     "the cluster runs other commands or passes other artifacts than `dvc repro` does.",
     fix="Export it again with the command the message gives (or run the "
     "`check-kubeflow-export` hook with `--fix`), and commit it with the change.",
+    fixable=True,
 )
 
 
