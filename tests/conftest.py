@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import venv
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -106,3 +108,38 @@ def in_dir(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], Path]:
         return path
 
     return enter
+
+
+# Where an exported DAG runs (never installed in the project's venv).
+AIRFLOW = ["apache-airflow==3.3.2", "apache-airflow-providers-amazon==9.39.0"]
+
+
+@pytest.fixture(scope="session")
+def airflow_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with Apache Airflow and its Amazon provider (pip, ~2 min), shared by the export
+    tests; skips only when pip cannot reach an index.
+
+    DVC_GITOPS_AIRFLOW_VENV names a venv that already has it (to iterate on this test).
+    """
+    ready = os.environ.get("DVC_GITOPS_AIRFLOW_VENV")
+    if ready:
+        return Path(ready)
+    where = tmp_path_factory.mktemp("airflow-venv")
+    venv.create(where, with_pip=True)
+    pip = [str(where / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
+    done = subprocess.run(
+        [*pip, "install", "-q", *AIRFLOW],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        network = re.search(
+            r"Failed to establish a new connection|Temporary failure in name resolution|"
+            r"No matching distribution found|Could not find a version",
+            done.stderr,
+        )
+        if network:
+            pytest.skip(f"cannot install {AIRFLOW} here (no package index): {network.group(0)}")
+        pytest.fail(f"pip install {AIRFLOW} failed:\n{done.stderr[-3000:]}")
+    return where

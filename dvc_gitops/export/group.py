@@ -12,6 +12,7 @@ from dvc_gitops.core.runner import EXIT_USAGE
 from dvc_gitops.dvcmodel.model import pipeline_of
 from dvc_gitops.export.airflow import DEFAULT_DAG_ID, ExportProblem, dag_path, export_airflow
 from dvc_gitops.export.airflow_transfer import export_transfer
+from dvc_gitops.export.dockerfile import dockerfile_command
 from dvc_gitops.export.kubeflow import kubeflow_command
 
 
@@ -73,3 +74,4 @@ def airflow_command(dag_id: str, output: str | None, transfer: str) -> None:
 
 export_group.add_command(airflow_command)
 export_group.add_command(kubeflow_command)
+export_group.add_command(dockerfile_command)

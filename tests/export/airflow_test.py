@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import venv
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,7 +25,6 @@ from dvc_gitops.cli import main
 from dvc_gitops.export.airflow import py
 from dvc_gitops.hooks import check_airflow_export
 
-AIRFLOW = "apache-airflow==3.3.2"
 DAG_FILE = "dags/pipeline.py"
 # The demo's outputs: the four cached outs and the two metrics files.
 OUTPUTS = (
@@ -187,36 +185,6 @@ def changed_checkout(dest: Path) -> Path:
     params.write_text(text.replace("  max_depth: 3\n", "  max_depth: 2\n"))
     git(root, "commit", "-q", "-am", "a shallower tree")
     return root
-
-
-@pytest.fixture(scope="session")
-def airflow_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv with Apache Airflow (pip, ~100 s); skips only when pip cannot reach an index.
-
-    DVC_GITOPS_AIRFLOW_VENV names a venv that already has it (to iterate on this test).
-    """
-    ready = os.environ.get("DVC_GITOPS_AIRFLOW_VENV")
-    if ready:
-        return Path(ready)
-    where = tmp_path_factory.mktemp("airflow-venv")
-    venv.create(where, with_pip=True)
-    pip = [str(where / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-    done = subprocess.run(
-        [*pip, "install", "-q", AIRFLOW],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if done.returncode != 0:
-        network = re.search(
-            r"Failed to establish a new connection|Temporary failure in name resolution|"
-            r"No matching distribution found|Could not find a version",
-            done.stderr,
-        )
-        if network:
-            pytest.skip(f"cannot install {AIRFLOW} here (no package index): {network.group(0)}")
-        pytest.fail(f"pip install {AIRFLOW} failed:\n{done.stderr[-3000:]}")
-    return where
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ The slow test runs the exported DAG with a real Airflow 3.3.2 (`airflow dags tes
 its Amazon provider against a real S3 server on loopback, from a clone with no data and
 no `dvc` on the workers' PATH; then `dvc pull` in a fresh clone restores, from what the
 tasks uploaded, exactly the outputs of a plain `dvc repro`. The Airflow venv is made by
-the test (DVC_GITOPS_AIRFLOW_S3_VENV names one that has Airflow and the provider).
+conftest's `airflow_venv` (DVC_GITOPS_AIRFLOW_VENV names one that has both).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import os
 import re
 import subprocess
-import venv
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from small_pipeline import PIPELINE
 
 from dvc_gitops.cli import main
 
-AIRFLOW = ["apache-airflow==3.3.2", "apache-airflow-providers-amazon==9.39.0"]
 OUTPUTS = [
     "data/prepared/a.txt",
     "data/prepared/b.txt",
@@ -108,25 +106,6 @@ def test_a_remote_of_another_kind_is_one_line(
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     yield from running_s3_server(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def airflow_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ready = os.environ.get("DVC_GITOPS_AIRFLOW_S3_VENV")
-    if ready:
-        return Path(ready)
-    where = tmp_path_factory.mktemp("airflow-s3-venv")
-    venv.create(where, with_pip=True)
-    done = subprocess.run(
-        [str(where / "bin/python"), "-m", "pip", "install", "-q", *AIRFLOW],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"pip install {AIRFLOW} failed:\n{done.stderr[-3000:]}")
-    return where
 
 
 @pytest.mark.slow
