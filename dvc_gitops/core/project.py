@@ -16,6 +16,8 @@ from dvc_gitops.formats.yamldoc import Mark, YamlDoc, YamlProblem
 if TYPE_CHECKING:
     import pathspec
 
+    from dvc_gitops.core.git_tree import FileTree
+
 
 # Folders never searched for dvc.yaml files: VCS and DVC internals, environments, caches.
 SKIPPED_DIRS = frozenset(
@@ -68,9 +70,14 @@ class FileProblem(Exception):
 class Project:
     """A repository root with lazy, cached access to everything the checks read."""
 
-    def __init__(self, root: Path, config: Config | None = None) -> None:
+    def __init__(
+        self, root: Path, config: Config | None = None, tree: FileTree | None = None
+    ) -> None:
         self.root = root.resolve()
         self.config = config if config is not None else load_config(self.root)
+        # Where dvc.yaml, params and lock files are read from: None for the work tree,
+        # else the index or a commit (`core.git_tree`); the config stays the work tree's.
+        self.tree = tree
         self.examined: set[str] = set()  # repo-relative paths read by any check
         self._yaml: dict[str, YamlDoc | YamlProblem | FileProblem] = {}
 
@@ -86,11 +93,21 @@ class Project:
         return self.root / rel
 
     def exists(self, rel: str) -> bool:
+        if self.tree is not None:
+            return self.tree.is_file(rel) or self.tree.is_dir(rel)
         return (self.root / rel).exists()
+
+    def is_file(self, rel: str) -> bool:
+        return self.tree.is_file(rel) if self.tree is not None else (self.root / rel).is_file()
+
+    def is_dir(self, rel: str) -> bool:
+        return self.tree.is_dir(rel) if self.tree is not None else (self.root / rel).is_dir()
 
     def read_bytes(self, rel: str) -> bytes:
         """The file's bytes; FileProblem with a one-line reason when unreadable."""
         self.examined.add(rel)
+        if self.tree is not None:
+            return self._tree_bytes(self.tree, rel)
         target = self.root / rel
         try:
             if target.is_dir():
@@ -102,6 +119,22 @@ class Project:
             raise
         except OSError as exc:
             raise FileProblem(rel, f"cannot read: {exc.strerror or exc}") from None
+
+    @staticmethod
+    def _tree_bytes(tree: FileTree, rel: str) -> bytes:
+        from dvc_gitops.core.git_tree import GitProblem
+
+        try:
+            data = tree.read_bytes(rel)
+        except IsADirectoryError:
+            raise FileProblem(rel, "is a directory, not a file") from None
+        except FileNotFoundError:
+            raise FileProblem(rel, f"cannot read: not in {tree.label}") from None
+        except (OSError, GitProblem) as exc:
+            raise FileProblem(rel, f"cannot read: {exc}") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise FileProblem(rel, f"larger than {MAX_FILE_BYTES // 2**20} MiB: not checked")
+        return data
 
     def read_text(self, rel: str) -> str:
         raw = self.read_bytes(rel)
@@ -137,7 +170,10 @@ class Project:
     @cached_property
     def _dvcignore(self) -> pathspec.GitIgnoreSpec | None:
         try:
-            text = (self.root / ".dvcignore").read_text(encoding="utf-8")
+            if self.tree is not None:
+                text = self.tree.read_bytes(".dvcignore").decode("utf-8")
+            else:
+                text = (self.root / ".dvcignore").read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
         lines = text.splitlines()
@@ -174,7 +210,8 @@ class Project:
         what the config excludes."""
         tree: list[tuple[str, list[str], bool]] = []
         hidden_folders: set[str] = set()
-        for folder, dirs, files in os.walk(self.root, onerror=lambda _e: None):
+        walk = os.walk(self.root, onerror=lambda _e: None) if self.tree is None else None
+        for folder, dirs, files in walk or _walk_tree(self.root, self.tree):
             rel = os.path.relpath(folder, self.root).replace(os.sep, "/")
             hidden = rel in hidden_folders
             kept = []
@@ -182,7 +219,7 @@ class Project:
                 child = _posix(rel, name)
                 if (
                     name in SKIPPED_DIRS
-                    or os.path.exists(os.path.join(folder, name, "pyvenv.cfg"))
+                    or self._is_venv(folder, child)
                     or self.config.excludes_itself(child)  # its parents passed already
                 ):
                     continue
@@ -195,9 +232,14 @@ class Project:
             tree.append((rel, sorted(files), hidden))
         return tree
 
+    def _is_venv(self, folder: str, child: str) -> bool:
+        if self.tree is not None:
+            return self.tree.is_file(child + "/pyvenv.cfg")
+        return os.path.exists(os.path.join(folder, child.rsplit("/", 1)[-1], "pyvenv.cfg"))
+
     @cached_property
     def is_dvc_repo(self) -> bool:
-        return (self.root / ".dvc").is_dir()
+        return self.is_dir(".dvc")
 
     @cached_property
     def git_files(self) -> frozenset[str] | None:
@@ -224,3 +266,26 @@ class Project:
         """A per-run scratch space for checks that share expensive work."""
         store: dict[str, dict[str, Any]] = self.__dict__.setdefault("_scratch", {})
         return store.setdefault(key, {})
+
+
+def _walk_tree(root: Path, tree: FileTree | None) -> Iterator[tuple[str, list[str], list[str]]]:
+    """`os.walk(root)` over the paths of a git tree (top-down; `dirs` may be pruned)."""
+    from dvc_gitops.core.git_tree import GitTree
+
+    assert isinstance(tree, GitTree)
+    children: dict[str, tuple[set[str], list[str]]] = {"": (set(), [])}
+    for path in tree.paths():
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            parent, name = "/".join(parts[: depth - 1]), parts[depth - 1]
+            children.setdefault(parent, (set(), []))[0].add(name)
+            children.setdefault("/".join(parts[:depth]), (set(), []))
+        children["/".join(parts[:-1])][1].append(parts[-1])
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        subdirs, files = children[rel]
+        dirs = sorted(subdirs)
+        yield (os.path.join(root, rel) if rel else str(root)), dirs, files
+        # `dirs` as the caller pruned it, like os.walk
+        pending.extend(f"{rel}/{d}" if rel else d for d in reversed(dirs))

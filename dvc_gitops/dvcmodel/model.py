@@ -99,26 +99,27 @@ def _output_above(dvcfile: str, outs: dict[str, str]) -> str | None:
 
 def _outside_this_repo(project: Project, files: list[str]) -> dict[str, str]:
     """dvc.yaml files in DVC subrepos (a folder with its own `.dvc`) or `.dvcignore`d."""
+    from dvc_gitops.core.project import FileProblem
+
     found: dict[str, str] = {}
     folders: dict[str, tuple[bool, Any]] = {}  # folder -> (is a subrepo, its .dvcignore)
     root_is_dvc = project.is_dvc_repo
 
     def folder_facts(folder: str) -> tuple[bool, Any]:
         if folder not in folders:
-            base = project.root / folder if folder else project.root
             spec = None
-            ignore_file = base / ".dvcignore"
-            if ignore_file.is_file():
+            ignore_file = f"{folder}/.dvcignore" if folder else ".dvcignore"
+            if project.is_file(ignore_file):
                 import pathspec
 
                 try:
-                    lines = ignore_file.read_text(encoding="utf-8").splitlines()
+                    lines = project.read_text(ignore_file).splitlines()
                     spec = pathspec.GitIgnoreSpec.from_lines(lines)
-                except (OSError, UnicodeDecodeError, ValueError):
+                except (FileProblem, ValueError):
                     spec = None
             # A nested `.dvc` makes a subrepo only below a DVC root; a git repository whose
             # DVC project lives in a subfolder (`dvc init --subdir`) keeps its stages.
-            subrepo = bool(folder) and root_is_dvc and (base / ".dvc").is_dir()
+            subrepo = bool(folder) and root_is_dvc and project.is_dir(f"{folder}/.dvc")
             folders[folder] = (subrepo, spec)
         return folders[folder]
 
@@ -150,7 +151,10 @@ def _parsing_config(project: Project) -> dict[str, str]:
     for name in ("config", "config.local"):
         parser = configparser.ConfigParser()
         try:
-            parser.read(project.root / ".dvc" / name, encoding="utf-8")
+            if project.tree is not None:  # config.local is never in git: the tree's own
+                parser.read_string(project.tree.read_bytes(f".dvc/{name}").decode("utf-8"))
+            else:
+                parser.read(project.root / ".dvc" / name, encoding="utf-8")
         except (configparser.Error, OSError, UnicodeDecodeError):
             continue
         if parser.has_section("parsing"):

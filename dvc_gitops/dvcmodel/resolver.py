@@ -184,8 +184,7 @@ class FileResolver:
 
     def _load_default_params(self, context: Context) -> None:
         rel = join_path(self.folder, DEFAULT_PARAMS)
-        target = self.project.root / rel
-        if not target.is_file():
+        if not self.project.is_file(rel):
             return
         self.pipeline.default_params[self.dvcfile] = rel
         try:

@@ -327,10 +327,9 @@ class ParamsLoader:
     def _load(self, rel: str) -> dict[str, Any]:
         from dvc_gitops.core.project import FileProblem
 
-        target = self.project.root / rel
-        if not target.exists():
+        if not self.project.exists(rel):
             raise LoadProblem(f"'{rel}' does not exist")
-        if target.is_dir():
+        if self.project.is_dir(rel):
             raise LoadProblem(f"'{rel}' is a directory")
         suffix = _suffix(rel)
         try:
