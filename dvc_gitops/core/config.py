@@ -28,7 +28,7 @@ class ConfigError(Exception):
 
 COMMON_KEYS = ("select", "ignore", "per-file-ignores", "warn-only", "exclude")
 # The hooks' own tables; each hook validates the keys of its table when it runs.
-SECTIONS = ("status", "pinned", "mlflow", "remote")
+SECTIONS = ("status", "pinned", "mlflow", "remote", "lock")
 
 
 @dataclass
