@@ -33,13 +33,14 @@ HOOKS = (
         offline=True,
     ),
     Hook("check-dvc-deps", ("DG20",), (_MODEL + "deps",), offline=True),
-    Hook("dvc-status", ("DG4",), ("dvc_gitops.status.dvc_status",), offline=False),
+    Hook("dvc-status", ("DG40",), ("dvc_gitops.status.dvc_status",), offline=False),
     Hook("check-dvc-pinned", ("DG5",), ("dvc_gitops.pins.rules",), offline=True),
     Hook("check-mlflow-map", ("DG6",), ("dvc_gitops.mlflow.rules",), offline=True),
     Hook("check-dvc-config", ("DG7",), ("dvc_gitops.setup.config_rules",), offline=True),
     Hook("dvc-dag-docs", (), (), offline=False),
     Hook("check-airflow-export", ("DG801",), ("dvc_gitops.export.stale",), offline=True),
     Hook("check-kubeflow-export", ("DG802",), ("dvc_gitops.export.stale",), offline=True),
+    Hook("check-dvc-lock", ("DG41", "DG42"), ("dvc_gitops.status.lock",), offline=True),
 )
 
 # Codes any hook may report: unreadable files, unused suppressions (core.findings).

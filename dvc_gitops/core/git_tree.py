@@ -189,11 +189,25 @@ class GitTree:
         return entry[1] if entry is not None and entry[0] not in (_LINK, _GITLINK) else None
 
     def files_under(self, folder: str) -> list[str]:
-        """Every file below `folder` (repo-relative, sorted); symlinks as they are stored."""
+        """Every file below `folder` (repo-relative, sorted) as DVC walks it: symlinked
+        folders are left out, symlinked files kept (read through)."""
         path = self.resolve(folder)
         if path is None:
             return []
-        return [p for p in self._dirs.get(path, []) if self.entries[p][0] != _GITLINK]
+        found = []
+        for p in self._dirs.get(path, []):
+            mode = self.entries[p][0]
+            if mode == _GITLINK or (mode == _LINK and self._links_to_folder(p)):
+                continue  # DVC does not enter a symlinked folder (nor a submodule)
+            found.append(p)
+        return found
+
+    def _links_to_folder(self, link: str) -> bool:
+        try:
+            target = self.resolve(link)
+        except OSError:
+            return False  # a loop: listed, and reading it fails as on disk
+        return target is not None and target in self._dirs
 
     def paths(self) -> Iterator[str]:
         return iter(self.entries)
@@ -293,17 +307,10 @@ class DiskTree:
         return (self.root / rel).read_bytes()
 
     def files_under(self, folder: str) -> list[str]:
-        """Every file below `folder` (sorted, repo-relative), symlinked folders followed;
-        OSError (ELOOP) when a symlinked folder leads back into its own ancestors."""
+        """Every file below `folder` (sorted, repo-relative) as DVC walks it: symlinked
+        folders are not entered, symlinked files are listed (and read through)."""
         found: list[str] = []
-        for dirpath, dirs, files in os.walk(self.root / folder, followlinks=True):
-            real = os.path.realpath(dirpath)
-            for name in dirs:
-                child = os.path.join(dirpath, name)
-                if os.path.islink(child):
-                    target = os.path.realpath(child)
-                    if real == target or real.startswith(target + os.sep):
-                        raise OSError(errno.ELOOP, "symlink loop", child)
+        for dirpath, _dirs, files in os.walk(self.root / folder):
             rel_dir = Path(dirpath).relative_to(self.root).as_posix()
             found.extend(f"{rel_dir}/{name}" for name in files)
         return sorted(found)

@@ -302,7 +302,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
     if fail is None:
         fail = settings.get("fail", False)
     if not fail:
-        context.warn_only.append("DG4")
+        context.warn_only.append("DG40")  # not DG41x: check-dvc-lock's
     timeout = context.options.get("timeout") or settings.get("timeout", DEFAULT_TIMEOUT)
     if timeout <= 0:
         _stop(EXIT_NO_DVC, f"timeout must be a positive number of seconds, not {timeout:g}")
