@@ -104,9 +104,7 @@ class GitTree:
         """What commit `rev` (any name git accepts) holds."""
         if rev.startswith("-"):
             raise GitProblem(f"'{rev}' is not a revision")
-        commit = _git(
-            root, "rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}"
-        )
+        commit = _git(root, "rev-parse", "--verify", "--end-of-options", rev + "^{commit}")
         oid = commit.decode().strip()
         entries: dict[str, tuple[str, str]] = {}
         for record in _git(root, "ls-tree", "-r", "-z", "--full-tree", oid).split(b"\0"):

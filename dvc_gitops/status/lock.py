@@ -25,15 +25,14 @@ import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
-import click
-
+from ..config import ConfigError
 from ..core.git_tree import DiskTree, FileTree, GitProblem, GitTree, open_tree
 from ..findings import Finding, Rule
 from ..model import MISSING, LoadProblem, ParamsLoader, Stage, param_value
 from ..project import FileProblem, Project
-from ..runner import EXIT_USAGE, CheckContext
+from ..runner import CheckContext
 from ..yamldoc import Mark, YamlProblem
 from . import hashing
 
@@ -185,9 +184,8 @@ def check(context: CheckContext) -> Iterator[Finding]:
             tree.close()
 
 
-def _stop(message: str) -> None:
-    click.echo(f"check-dvc-lock: error: {message}", err=True)
-    raise click.exceptions.Exit(EXIT_USAGE)
+def _stop(message: str) -> NoReturn:
+    raise ConfigError(message)  # one line and exit 2, from the hook and `dvc-gitops check`
 
 
 @dataclass
@@ -215,11 +213,19 @@ class LockCheck:
         for stage in self.pipeline.stages.values():
             by_file.setdefault(stage.dvcfile, []).append(stage)
         for dvcfile in sorted(self.pipeline.definitions):
-            if dvcfile in self.pipeline.problems:
-                continue  # DVC refuses the file: check-dvc-yaml says why
+            problem = self.pipeline.problems.get(dvcfile)
+            if problem is not None:  # DVC refuses the file: check-dvc-yaml says where
+                yield NOT_CHECKED.at(
+                    dvcfile, Mark(1, 1), f"{dvcfile} not checked against its lock: {problem}"
+                )
+                continue
             lock = self.lock_of(dvcfile)
             if isinstance(lock, Finding):
                 yield lock
+                continue
+            if not lock.exists:
+                # Never reproduced at all (a pipeline being written): nothing to hold to a
+                # lock yet; dvc-status and `dvc repro` speak for it.
                 continue
             stages = by_file.get(dvcfile, [])
             for stage in stages:
