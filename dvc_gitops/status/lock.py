@@ -207,6 +207,12 @@ class LockCheck:
         self.params = ParamsLoader(project)
         self.hashes: dict[tuple[str, str], str | OSError] = {}
         self.locks: dict[str, _LockFile | Finding] = {}
+        # address -> why it is stale, in `dvc status` terms ("cmd", "dep:PATH",
+        # "param:FILE:KEY", "params:FILE", "out:PATH", "never"): what tests compare
+        self.stale: dict[str, set[str]] = {}
+
+    def _cause(self, stage: Stage, cause: str) -> None:
+        self.stale.setdefault(stage.address, set()).add(cause)
 
     def run(self) -> Iterator[Finding]:
         by_file: dict[str, list[Stage]] = {}
@@ -286,6 +292,7 @@ class LockCheck:
             return
         entry = lock.stages.get(stage.name)
         if entry is None:
+            self._cause(stage, "never")
             where = f"not in {lock.path}" if lock.exists else f"there is no {lock.path}"
             yield NOT_IN_LOCK.at(
                 stage.dvcfile,
@@ -313,6 +320,7 @@ class LockCheck:
         locked = entry.get("cmd")
         if current is None or locked == current:
             return
+        self._cause(stage, "cmd")
         yield CMD_CHANGED.at(
             stage.dvcfile,
             stage.cmd_mark,
@@ -344,6 +352,7 @@ class LockCheck:
         for written, ref in declared.items():
             item = locked.get(written)
             if item is None:
+                self._cause(stage, f"dep:{ref.path}")
                 yield DEP_CHANGED.at(
                     ref.file,
                     ref.mark,
@@ -355,6 +364,8 @@ class LockCheck:
             if verdict is None:
                 continue
             kind, text = verdict
+            if kind in ("upstream", "changed"):
+                self._cause(stage, f"dep:{ref.path}")
             if kind == "data":
                 missing_data.append(written)
             elif kind == "upstream":
@@ -502,6 +513,7 @@ class LockCheck:
             recorded = locked.get(written)
             mark_ref = refs[0]
             if recorded is None:
+                self._cause(stage, f"params:{file}")
                 yield PARAMS_CHANGED.at(
                     mark_ref.source,
                     mark_ref.mark,
@@ -510,6 +522,7 @@ class LockCheck:
                 )
                 continue
             if not self.project.is_file(file):
+                self._cause(stage, f"params:{file}")
                 yield PARAMS_CHANGED.at(
                     mark_ref.source,
                     mark_ref.mark,
@@ -526,6 +539,7 @@ class LockCheck:
             whole = any(p.key is None for p in refs)
             changes = _params_changes(values, recorded, keys, whole)
             for key, old, new in changes:
+                self._cause(stage, f"param:{file}:{key}")
                 yield PARAMS_CHANGED.at(
                     *self._param_mark(file, key, mark_ref),
                     f"stage '{stage.address}': param {_label(file)}{key} {_value(old)} -> "
@@ -552,6 +566,7 @@ class LockCheck:
         declared = {_as_written(stage, out.path, out.raw): out for out in stage.outs}
         for written, out in declared.items():
             if written not in locked:
+                self._cause(stage, f"out:{out.path}")
                 yield OUTS_ADDED.at(
                     out.file,
                     out.mark,
