@@ -34,7 +34,7 @@ from ..model import MISSING, LoadProblem, ParamsLoader, Stage, param_value
 from ..project import FileProblem, Project
 from ..runner import CheckContext
 from ..yamldoc import Mark, YamlProblem
-from . import hashing
+from . import hashing, lockfile
 
 MAX_NAMES = 8
 
@@ -250,14 +250,18 @@ class LockCheck:
         if not self.project.is_file(rel):
             return _LockFile(rel, {}, exists=False)
         try:
-            doc = self.project.yaml(rel)
+            # DVC's own block YAML read fast; anything else through the full loader
+            data = lockfile.parse(self.project.read_text(rel))
+            if data is None:
+                data = self.project.yaml(rel).data
         except (YamlProblem, FileProblem) as exc:
             return UNREADABLE_LOCK.at(rel, exc.mark, f"{rel} cannot be read: {exc.message}")
-        data = doc.data if doc.data is not None else {}
+        data = data if data is not None else {}
         problem = _lock_problem(data)
         if problem is not None:
             where, message = problem
-            return UNREADABLE_LOCK.at(rel, doc.value_mark(where), f"{rel}: {message}")
+            mark = self.project.yaml(rel).value_mark(where)
+            return UNREADABLE_LOCK.at(rel, mark, f"{rel}: {message}")
         return _LockFile(rel, data.get("stages") or {})
 
     def stale_entries(self, dvcfile: str, lock: _LockFile, names: set[str]) -> Iterator[Finding]:
@@ -508,9 +512,11 @@ class LockCheck:
         by_file: dict[str, list[Any]] = {}
         for param in stage.params:
             by_file.setdefault(param.file, []).append(param)
+        matched: set[str] = set()
         for file, refs in by_file.items():
-            written = _as_written(stage, file, file)
-            recorded = locked.get(written)
+            written = _locked_params_file(stage, locked, file)
+            recorded = None if written is None else locked[written]
+            matched.add(written or "")
             mark_ref = refs[0]
             if recorded is None:
                 self._cause(stage, f"params:{file}")
@@ -549,7 +555,7 @@ class LockCheck:
                 extra = [k for k in recorded if k not in keys]
                 if extra:
                     yield self._left_over(stage, "params", [f"{_label(file)}{k}" for k in extra])
-        gone = [f for f in locked if f not in {_as_written(stage, f2, f2) for f2 in by_file}]
+        gone = [f for f in locked if f not in matched]
         if gone:
             yield self._left_over(stage, "params", [f"{f} (whole file)" for f in gone])
 
@@ -656,10 +662,17 @@ def _params_changes(
 
 
 def _as_written(stage: Stage, path: str, raw: str) -> str:
-    """A path as DVC writes it into dvc.lock: relative to the stage's wdir, normalised."""
-    if "://" in raw or raw.startswith("/") or path.startswith("../") or path == "..":
-        return raw
-    return posixpath.relpath(path, stage.wdir) if stage.wdir != "." else path
+    """A dep or out path as DVC writes it into dvc.lock: exactly as dvc.yaml gives it
+    (`./x` stays `./x`: DVC rewrites only absolute paths, which checks refuse anyway)."""
+    return raw
+
+
+def _locked_params_file(stage: Stage, locked: dict[str, Any], file: str) -> str | None:
+    """The key of `file` (repo-relative) among the lock's params files (wdir-relative)."""
+    for name in locked:
+        if posixpath.normpath(posixpath.join(stage.wdir, str(name))) == file:
+            return str(name)
+    return None
 
 
 def _label(file: str) -> str:
