@@ -1,13 +1,18 @@
-"""check-dvc-lock: dvc.lock against the code, params and cmd of a tree, without DVC."""
+"""check-dvc-lock: dvc.lock against the code, params and cmd of a tree, without DVC.
+
+The rules and the logic live in `dvc_gitops.status.lock`; this module is what pre-commit
+runs.
+"""
 
 from __future__ import annotations
 
 import click
 
-from ..runner import Check, hook_main
-from ..status.lock import SCOPES, check
+from dvc_gitops.core.catalog import prefixes
+from dvc_gitops.core.runner import Check, hook_main
+from dvc_gitops.status.lock import SCOPES, check
 
-CHECK = Check("check-dvc-lock", check, codes=("DG41", "DG42"))
+CHECK = Check("check-dvc-lock", check, codes=prefixes("check-dvc-lock"))
 main = hook_main(
     CHECK,
     help="Check each stage's dvc.lock entry against its command, deps and params in the "

@@ -27,14 +27,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ..config import ConfigError
-from ..core.git_tree import DiskTree, FileTree, GitProblem, GitTree, open_tree
-from ..findings import Finding, Rule
-from ..model import MISSING, LoadProblem, ParamsLoader, Stage, param_value
-from ..project import FileProblem, Project
-from ..runner import CheckContext
-from ..yamldoc import Mark, YamlProblem
-from . import hashing, lockfile
+from dvc_gitops.core.config import ConfigError
+from dvc_gitops.core.findings import Finding, Rule
+from dvc_gitops.core.git_tree import DiskTree, FileTree, GitProblem, GitTree, open_tree
+from dvc_gitops.core.project import FileProblem, Project
+from dvc_gitops.core.runner import CheckContext
+from dvc_gitops.dvcmodel.model import pipeline_of
+from dvc_gitops.dvcmodel.stages import MISSING, LoadProblem, ParamsLoader, Stage, param_value
+from dvc_gitops.formats.yamldoc import Mark, YamlProblem
+from dvc_gitops.status import hashing, lockfile
 
 MAX_NAMES = 8
 
@@ -203,7 +204,7 @@ class LockCheck:
     def __init__(self, project: Project, tree: FileTree) -> None:
         self.project = project
         self.tree = tree
-        self.pipeline = project.pipeline
+        self.pipeline = pipeline_of(project)
         self.params = ParamsLoader(project)
         self.hashes: dict[tuple[str, str], str | OSError] = {}
         self.locks: dict[str, _LockFile | Finding] = {}

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..yamldoc import PLAIN_TAG, scalar_value
+from dvc_gitops.formats.yamldoc import PLAIN_TAG, scalar_value
 
 _TYPED_STARTS = frozenset("0123456789+-.~nNtTfF")
 _REFUSED_STARTS = frozenset("[{&*!|>%@`#,?:")

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from dvc_gitops.core.git_tree import DiskTree, GitTree
-from dvc_gitops.project import Project
+from dvc_gitops.core.project import Project
 from dvc_gitops.status.lock import LockCheck
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ import yaml
 from conftest import git, git_init, venv_tool, write_tree
 
 from dvc_gitops.core.git_tree import DiskTree, GitTree
-from dvc_gitops.project import Project
+from dvc_gitops.core.project import Project
 from dvc_gitops.status import hashing
 from dvc_gitops.status.lock import LockCheck
 

@@ -13,10 +13,10 @@ import pytest
 import yaml
 from conftest import git, git_init, write_tree
 
+from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.git_tree import DiskTree, GitTree
-from dvc_gitops.findings import Finding
+from dvc_gitops.core.project import Project
 from dvc_gitops.hooks.check_dvc_lock import main
-from dvc_gitops.project import Project
 from dvc_gitops.status.hashing import bytes_md5
 from dvc_gitops.status.lock import LockCheck
 

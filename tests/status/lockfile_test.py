@@ -14,7 +14,7 @@ from conftest import VENV_BIN
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from dvc_gitops import yamldoc
+from dvc_gitops.formats import yamldoc
 from dvc_gitops.status.lockfile import parse
 
 DUMP = (
