@@ -113,7 +113,8 @@ class GitTree:
             meta, _, raw_path = record.partition(b"\t")
             mode, _kind, obj = meta.decode().split()
             entries[raw_path.decode("utf-8", "surrogateescape")] = (mode, obj)
-        return cls(root, entries, f"commit {oid[:10]}")
+        # Named as the user named it: a message stays the same whatever the commit's id.
+        return cls(root, entries, f"commit {rev}")
 
     # -- the tree's shape ---------------------------------------------------------------
 
