@@ -25,6 +25,7 @@ import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NoReturn
 
 from dvc_gitops.core.config import ConfigError
@@ -422,13 +423,32 @@ class LockCheck:
 
     def _absent(self, path: str) -> tuple[str, str] | None:
         """A dep the tree does not hold: deleted, or data this tree cannot show."""
-        if isinstance(self.tree, DiskTree):
-            return "changed", "is deleted"
-        # Not staged: data kept out of git (on disk), or a file removed from the commit.
-        staged = isinstance(self.tree, GitTree) and self.tree.label == "the index"
-        if staged and not (self.project.root / path).exists():
+        if isinstance(self.tree, GitTree):
+            # Not staged: data kept out of git (on disk), or a file removed from the commit.
+            staged = self.tree.label == "the index"
+            if staged and not (self.project.root / path).exists():
+                return "changed", "is deleted"
+            return "data", path
+        # The work tree: a file git tracks is deleted; anything else is data not pulled
+        # (a fresh clone, CI without `dvc pull`), which only the data can vouch for.
+        tracked = self._tracked
+        if tracked is None or path in tracked:
             return "changed", "is deleted"
         return "data", path
+
+    @cached_property
+    def _tracked(self) -> set[str] | None:
+        """Files git tracks and their folders (None outside git)."""
+        files = self.project.git_files
+        if files is None:
+            return None
+        found = set(files)
+        for path in files:
+            folder = posixpath.dirname(path)
+            while folder and folder not in found:
+                found.add(folder)
+                folder = posixpath.dirname(folder)
+        return found
 
     def _against_producer(
         self, stage: Stage, path: str, md5: Any, producers: list[str]

@@ -216,7 +216,9 @@ def test_data_not_at_hand_is_a_notice_not_a_guess(repo: Make) -> None:
         (found,) = findings(root, head)
     assert (found.code, found.severity) == ("DG420", "notice")
     assert "raw/images not checked without the data" in found.message
-    assert [f.code for f in findings(root)] == ["DG412"]  # the work tree: it is deleted
+    assert [f.code for f in findings(root)] == ["DG420"]  # the work tree: not pulled
+    (root / "train.py").unlink()  # a file git tracks: deleted
+    assert sorted(f.code for f in findings(root)) == ["DG412", "DG420"]
 
 
 def test_dvc_tracked_data_is_checked_through_its_dvc_file(repo: Make) -> None:
