@@ -44,6 +44,8 @@ def test_github_jobs_run_the_gitops_steps() -> None:
     workflow = yaml.safe_load((REPO / "examples" / "ci" / "github-actions.yml").read_text())
     lint = " ".join(str(s.get("run", s.get("uses", ""))) for s in workflow["jobs"]["lint"]["steps"])
     assert "pre-commit run --all-files" in lint
+    assert "check-dvc-lock --rev HEAD" in lint  # the lock, without dvc pull
+    assert "dvc pull" not in lint
     assert "dvc-gitops check --format sarif" in lint
     assert "github/codeql-action/upload-sarif" in lint
     assert 'dvc dag --md >> "$GITHUB_STEP_SUMMARY"' in lint
