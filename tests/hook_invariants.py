@@ -20,6 +20,7 @@ from dvc_gitops import cli
 from dvc_gitops.hooks import (
     check_dvc_config,
     check_dvc_deps,
+    check_dvc_lock,
     check_dvc_pinned,
     check_dvc_yaml,
     check_mlflow_map,
@@ -36,6 +37,7 @@ STATIC_HOOKS: list[tuple[str, HookMain, list[str]]] = [
     ("check-mlflow-map", check_mlflow_map.main, []),
     ("check-dvc-config", check_dvc_config.main, []),
     ("dvc-dag-docs", dvc_dag_docs.main, ["--check"]),
+    ("check-dvc-lock", check_dvc_lock.main, []),
     ("dvc-gitops check", lambda argv: cli.main(["check", *argv]), []),
 ]
 # The fixers, run with --fix (dvc-dag-docs writes unless --check).
