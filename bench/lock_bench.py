@@ -48,7 +48,19 @@ def sh(cwd: Path, *argv: str) -> str:
 
 def commit(root: Path, message: str) -> None:
     sh(root, "git", "add", "-A")
-    sh(root, "git", "-c", "user.name=bench", "-c", "user.email=b@invalid", "commit", "-qm", message)
+    sh(
+        root,
+        "git",
+        "-c",
+        "user.name=bench",
+        "-c",
+        "user.email=b@invalid",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        message,
+    )
 
 
 def timed(
