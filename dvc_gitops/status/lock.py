@@ -221,19 +221,19 @@ class LockCheck:
         for stage in self.pipeline.stages.values():
             by_file.setdefault(stage.dvcfile, []).append(stage)
         for dvcfile in sorted(self.pipeline.definitions):
+            lock = self.lock_of(dvcfile)
+            if isinstance(lock, _LockFile) and not lock.exists:
+                # Never reproduced at all (a pipeline being written): nothing to hold to a
+                # lock yet; dvc-status and `dvc repro` speak for it.
+                continue
+            if isinstance(lock, Finding):
+                yield lock
+                continue
             problem = self.pipeline.problems.get(dvcfile)
             if problem is not None:  # DVC refuses the file: check-dvc-yaml says where
                 yield NOT_CHECKED.at(
                     dvcfile, Mark(1, 1), f"{dvcfile} not checked against its lock: {problem}"
                 )
-                continue
-            lock = self.lock_of(dvcfile)
-            if isinstance(lock, Finding):
-                yield lock
-                continue
-            if not lock.exists:
-                # Never reproduced at all (a pipeline being written): nothing to hold to a
-                # lock yet; dvc-status and `dvc repro` speak for it.
                 continue
             stages = by_file.get(dvcfile, [])
             for stage in stages:
