@@ -56,6 +56,7 @@ COMMANDS = {
     "rules": "dvc_gitops.rules_docs:rules_command",
     "export": "dvc_gitops.export.group:export_group",
     "cost": "dvc_gitops.storage.cost:cost_command",
+    "review": "dvc_gitops.review.command:review_command",
 }
 
 

@@ -1,0 +1,65 @@
+"""`dvc-gitops review BASE [HEAD]`: the click command."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..project import find_root
+from ..runner import EXIT_CLEAN, EXIT_USAGE
+
+
+@click.command("review")
+@click.argument("base")
+@click.argument("head", default="HEAD")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "json", "text"]),
+    default="text",
+    show_default=True,
+    help="markdown for a PR comment or job summary, json for bots.",
+)
+@click.option("--output-file", type=click.Path(dir_okay=False), help="Write the review here.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def review_command(base: str, head: str, fmt: str, output_file: str | None, debug: bool) -> None:
+    """Review a change: pipeline, params, what re-runs, dvc.lock, metrics, a picture.
+
+    BASE and HEAD (default HEAD) are revisions of the git repository holding the current
+    folder, read from git objects: nothing is checked out, no data and no DVC needed.
+    """
+    from .render import RENDERERS
+    from .report import review
+    from .revisions import RevisionProblem
+
+    root = find_root(Path.cwd())
+    try:
+        result = review(root, base, head)
+    except RevisionProblem as exc:
+        click.echo(f"dvc-gitops review: error: {exc}", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE) from None
+    text = RENDERERS[fmt](result)
+    if output_file:
+        _write_atomically(Path(output_file), text)
+    else:
+        click.echo(text, nl=False)
+    raise click.exceptions.Exit(EXIT_CLEAN)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Write `text` to `target` through a temporary file beside it, then rename."""
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(temporary, target)
+    except OSError as exc:
+        os.unlink(temporary)
+        raise click.UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
