@@ -98,7 +98,7 @@ def _markdown(review: Review, budget: int | None, picture: bool, cut: list[int])
         out.append("No params value changed.")
     out += ["", "### What will re-run", ""]
     if review.rerun:
-        out.append(f"{len(review.rerun)} stage(s), in the order `dvc repro` runs them:")
+        out.append(f"{_count(len(review.rerun), 'stage')}, in the order `dvc repro` runs them:")
         out.append("")
         rows = [
             [str(i), _code(r.address), "; ".join(r.reasons)] for i, r in enumerate(review.rerun, 1)
@@ -122,7 +122,7 @@ def _markdown(review: Review, budget: int | None, picture: bool, cut: list[int])
     if review.experiments:
         out += ["", "### MLflow experiments of the re-running stages", ""]
         rows = [
-            [_code(e.stage), _code(e.experiment), _code(e.registered_model) if e.registered_model else ""]
+            [_code(e.stage), _code(e.experiment), _code(e.registered_model or "")]
             for e in review.experiments
         ]
         out += table(["Stage", "Experiment", "Registered model"], rows)
@@ -138,7 +138,8 @@ def _headline(review: Review) -> str:
     rerun = len(review.rerun)
     direct = sum(1 for r in review.rerun if r.direct)
     parts = [
-        f"**{rerun} stage{'s' if rerun != 1 else ''} will re-run** ({direct} by their own inputs)"
+        f"**{_count(rerun, 'stage')} will re-run** ({direct} by their own inputs, "
+        f"{rerun - direct} downstream)"
         if rerun
         else "**Nothing will re-run**",
         f"{len(review.changes)} stage change{'s' if len(review.changes) != 1 else ''}",
@@ -148,6 +149,10 @@ def _headline(review: Review) -> str:
     count = sum(len(keys) for keys in review.metrics.diff.values())
     parts.append(f"{count} metric{'s' if count != 1 else ''} changed")
     return " · ".join(parts)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _change_row(change: StageChange) -> list[str]:
@@ -216,6 +221,8 @@ def _short(value: Any, limit: int = 80) -> str:
 
 def _code(text: Any) -> str:
     body = str(text).replace("\n", " ")
+    if not body.strip():
+        return ""  # an empty code span prints its backticks
     fence = "``" if "`" in body else "`"
     pad = " " if body.startswith("`") or body.endswith("`") else ""
     return f"{fence}{pad}{body}{pad}{fence}"
@@ -274,7 +281,7 @@ def render_text(review: Review) -> str:
     if lock.stale:
         stale = ", ".join(f"{a} ({why})" for a, why in lock.stale.items())
         lines.append(f"dvc.lock not updated for: {stale} (CI must reproduce before merge)")
-    elif lock.reproduced:
+    if lock.reproduced:
         lines.append(f"dvc.lock: the change reproduced {', '.join(lock.reproduced)}")
     lines.append("metrics:")
     for path, keys in review.metrics.diff.items():
