@@ -14,6 +14,9 @@ from .rerun import value_text
 
 # GitHub refuses a comment longer than this many characters.
 COMMENT_LIMIT = 65_536
+# The first line of every markdown review: CI finds its earlier comment by it and updates
+# that one instead of adding another (see examples/ci/).
+MARKER = "<!-- dvc-gitops:review -->"
 # (rows per table, draw the picture) tried in turn until the comment fits.
 _BUDGETS: tuple[tuple[int | None, bool], ...] = (
     (None, True),
@@ -72,6 +75,7 @@ def _markdown(review: Review, budget: int | None, picture: bool, cut: list[int])
 
     base, head = review.base, review.head
     out = [
+        MARKER,
         f"## Pipeline review: `{base[0]}` ({base[1][:10]}) → `{head[0]}` ({head[1][:10]})",
         "",
         _headline(review),
