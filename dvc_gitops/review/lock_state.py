@@ -42,13 +42,16 @@ def lock_state(head: Side, rerun: list[Rerun]) -> LockState:
     reader = _LockReader(head)
     state = LockState()
     pipeline = head.pipeline
+    parents: dict[str, list[str]] = {}
+    for up, down in pipeline.edges():
+        parents.setdefault(down, []).append(up)
     for item in rerun:  # in run order: upstream verdicts come first
         stage = pipeline.stages[item.address]
         if stage.always_changed or not stage.deps:
             state.always.append(item.address)
             continue
         # An entry that matches an upstream stage's stale entry proves nothing yet.
-        waiting = [a for a in pipeline.upstream(item.address) if a in state.stale]
+        waiting = [p for p in parents.get(item.address, []) if p in state.stale]
         why = f"waits for '{waiting[-1]}'" if waiting else reader.stale(stage)
         if why:
             state.stale[item.address] = why
