@@ -10,7 +10,7 @@ from ..model import MISSING
 from .changes import FieldChange, StageChange
 from .metrics import relative
 from .report import Review
-from .rerun import value_text
+from .rerun import param_label, value_text
 
 # GitHub refuses a comment longer than this many characters.
 COMMENT_LIMIT = 65_536
@@ -82,15 +82,22 @@ def _markdown(review: Review, budget: int | None, picture: bool, cut: list[int])
         "",
     ]
     out += ["### Pipeline changes", ""]
-    if review.changes:
-        out += table(["Stage", "Change", "Details"], [_change_row(c) for c in review.changes])
-    else:
-        out.append("No stage was added, removed, renamed or changed.")
-    out += ["", "### Params", ""]
+    projects: dict[str, list[StageChange]] = {}
+    for change in review.changes:
+        projects.setdefault(change.project, []).append(change)
+    for project, changes in projects.items():
+        if len(projects) > 1:  # each DVC project is a pipeline of its own
+            name = "the root" if project == "." else _code(project)
+            out += [f"DVC project {name}:", ""]
+        out += table(["Stage", "Change", "Details"], [_change_row(c) for c in changes])
+        out.append("")
+    if not review.changes:
+        out += ["No stage was added, removed, renamed or changed.", ""]
+    out += ["### Params", ""]
     if review.params:
         rows = [
             [
-                _code(p.key if p.file.endswith("params.yaml") else f"{p.file}:{p.key}"),
+                _code(param_label(p.file, p.key)),
                 _code(value_text(p.old)) if p.old is not MISSING else "(absent)",
                 _code(value_text(p.new)) if p.new is not MISSING else "(absent)",
                 _codes(p.readers) or ("(a `${}` in dvc.yaml)" if p.in_templates else "no stage"),
@@ -271,7 +278,7 @@ def render_text(review: Review) -> str:
         lines.append("  no change")
     lines.append("params:")
     for p in review.params:
-        label = p.key if p.file.endswith("params.yaml") else f"{p.file}:{p.key}"
+        label = param_label(p.file, p.key)
         readers = ", ".join(p.readers) or "no stage"
         lines.append(f"  {label}: {value_text(p.old)} -> {value_text(p.new)} (read by {readers})")
     if not review.params:

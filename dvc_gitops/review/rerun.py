@@ -40,8 +40,14 @@ def value_text(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def param_label(file: str, key: str) -> str:
+    """`train.lr` for the root params.yaml, else `file:key` (as `dvc params diff` tells
+    files apart)."""
+    return key if file == "params.yaml" else f"{file}:{key}"
+
+
 def param_phrase(change: ParamChange) -> str:
-    label = change.key if change.file.endswith("params.yaml") else f"{change.file}:{change.key}"
+    label = param_label(change.file, change.key)
     if change.old is MISSING:
         return f"{label} added = {value_text(change.new)}"
     if change.new is MISSING:

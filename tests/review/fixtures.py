@@ -163,11 +163,11 @@ stages:
 """
 
 
-def two_projects(root: Path) -> None:
-    """Two `dvc init --subdir` projects: one reviewable, one whose dvc.yaml HEAD breaks;
+def projects(root: Path) -> None:
+    """Three `dvc init --subdir` projects: two reviewable, one whose dvc.yaml HEAD breaks;
     a metrics file that turns binary."""
     files = {}
-    for name in ("a", "b"):
+    for name in ("a", "b", "c"):
         files.update(
             {
                 f"{name}/.dvc/config": "",
@@ -184,6 +184,9 @@ def two_projects(root: Path) -> None:
         root,
         {
             "a/params.yaml": "lr: 0.2\n",
+            "a/dvc.yaml": SUB_YAML.replace("python train.py", "python train.py --quick"),
+            "c/dvc.yaml": SUB_YAML
+            + "  extra:\n    cmd: python extra.py\n    deps: [scores.json]\n",
             "a/scores.json": b"\x89PNG\r\n\x1a\n\x00\x00",
             "b/dvc.yaml": SUB_YAML.replace("deps: [train.py]", "deps: [train.py"),
         },
@@ -191,4 +194,4 @@ def two_projects(root: Path) -> None:
     commit(root, "head")
 
 
-CASES: dict[str, Callable[[Path], None]] = {"demo": demo, "two-projects": two_projects}
+CASES: dict[str, Callable[[Path], None]] = {"demo": demo, "projects": projects}

@@ -40,7 +40,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     database=None,
 )
-KEYS = ("a", "b", "c")
+KEYS = ("a", "b", "c", "g")  # "g" is a section: {"x": 1, "y": 1}
 DATA = ("d0.txt", "d1.txt")
 
 # DVC's graph and the stages `dvc status` names, asked in one process of the venv.
@@ -53,9 +53,14 @@ status = repo.status()
 graph = repo.index.graph  # an edge runs from a stage to the stage it depends on
 names = {s: s.addressing for s in graph.nodes}
 stale = {s for s in graph.nodes if s.addressing in status}
-rerun = set(stale)
-for s in stale:
-    rerun |= nx.ancestors(graph, s)
+# `dvc repro` runs a stale stage, then what depends on it, but never a frozen stage (and
+# nothing re-runs through one: its outputs stay as they are).
+rerun, todo = set(), [s for s in stale if not s.frozen]
+while todo:
+    s = todo.pop()
+    if s not in rerun:
+        rerun.add(s)
+        todo += [d for d in graph.predecessors(s) if not d.frozen]
 print(json.dumps({"status": sorted(status), "rerun": sorted(names[s] for s in rerun)}))
 """
 
@@ -72,6 +77,7 @@ def pipelines(draw: Any) -> dict[str, Any]:
             "data": draw(st.lists(st.sampled_from(DATA), unique=True, max_size=1)),
             "params": draw(st.lists(st.sampled_from(KEYS), unique=True, max_size=2)),
             "out": f"out{i}.txt",
+            "tracked": draw(st.booleans()),
         }
     return stages
 
@@ -79,7 +85,10 @@ def pipelines(draw: Any) -> dict[str, Any]:
 CHANGES = st.lists(
     st.tuples(
         st.sampled_from(
-            ["script", "data", "param", "cmd", "add_dep", "declare", "add", "rename", "remove"]
+            [
+                *("script", "data", "param", "cmd", "add_dep", "declare"),
+                *("add", "rename", "remove", "freeze", "tracked", "section"),
+            ]
         ),
         st.integers(0, 9),
     ),
@@ -89,13 +98,20 @@ CHANGES = st.lists(
 
 
 def _files(
-    stages: dict[str, Any], params: dict[str, int], scripts: dict[str, str]
+    stages: dict[str, Any], params: dict[str, Any], scripts: dict[str, str]
 ) -> dict[str, str]:
     document: dict[str, Any] = {"stages": {}}
     outs = {name: s["out"] for name, s in stages.items()}
     for name, s in stages.items():
         entry: dict[str, Any] = {"cmd": s.get("cmd", f"sh {s['script']}")}
-        entry["deps"] = [s["script"], *s["data"], *(outs[u] for u in s["ups"] if u in outs)]
+        if s.get("frozen"):
+            entry["frozen"] = True
+        entry["deps"] = [
+            s["script"],
+            *s["data"],
+            *(["tracked.csv"] if s.get("tracked") else []),
+            *(outs[u] for u in s["ups"] if u in outs),
+        ]
         if s["params"]:
             entry["params"] = list(s["params"])
         entry["outs"] = [s["out"]]
@@ -112,8 +128,8 @@ def _script(stage: dict[str, Any], version: int, outs: dict[str, str]) -> str:
 
 
 def _apply(
-    stages: dict[str, Any], params: dict[str, int], changes: list[tuple[str, int]]
-) -> tuple[dict[str, Any], dict[str, int], dict[str, str], dict[str, str]]:
+    stages: dict[str, Any], params: dict[str, Any], changes: list[tuple[str, int]]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, str]]:
     """HEAD's stages, params, script edits and data edits after `changes`."""
     stages = {
         n: dict(s, ups=list(s["ups"]), data=list(s["data"]), params=list(s["params"]))
@@ -132,12 +148,18 @@ def _apply(
             data[DATA[pick % 2]] = f"changed {pick}\n"
         elif kind == "param":
             params[KEYS[pick % 3]] += 1 + pick
+        elif kind == "section":
+            params["g"] = {**params["g"], "xy"[pick % 2]: pick + 2}
+        elif kind == "freeze":
+            stage["frozen"] = True
+        elif kind == "tracked":
+            data["tracked.csv"] = f"tracked {pick}\n"
         elif kind == "cmd":
             stage["cmd"] = f"sh {stage['script']} && true"
         elif kind == "add_dep" and DATA[pick % 2] not in stage["data"]:
             stage["data"].append(DATA[pick % 2])
-        elif kind == "declare" and KEYS[pick % 3] not in stage["params"]:
-            stage["params"].append(KEYS[pick % 3])
+        elif kind == "declare" and KEYS[pick % 4] not in stage["params"]:
+            stage["params"].append(KEYS[pick % 4])
         elif kind == "add":
             new = f"n{len(stages)}{pick}"
             if new not in stages:
@@ -199,14 +221,17 @@ def test_rerun_equals_dvc_status_plus_downstream(
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "repo"
         root.mkdir()
-        params = {k: 1 for k in KEYS}
+        params: dict[str, Any] = {k: 1 for k in KEYS[:3]}
+        params["g"] = {"x": 1, "y": 1}
         outs = {n: s["out"] for n, s in stages.items()}
         scripts = {s["script"]: _script(s, 0, outs) for s in stages.values()}
         files = _files(stages, params, scripts)
         files.update({d: f"{d}\n" for d in DATA})
+        files["tracked.csv"] = "tracked\n"
         write_tree(root, files)
         git_init(root, commit=False)
         _dvc(root, "init", "-q")
+        _dvc(root, "add", "-q", "tracked.csv")  # data DVC tracks, git holds its pointer
         _dvc(root, "repro", "-q")
         git(root, "add", "-A")
         git(root, "commit", "-qm", "base")
@@ -219,6 +244,8 @@ def test_rerun_equals_dvc_status_plus_downstream(
         head_scripts.update(edits)
         dvc_yaml = _files(head, head_params, head_scripts)
         write_tree(root, {**dvc_yaml, **data})
+        if "tracked.csv" in data:
+            _dvc(root, "add", "-q", "tracked.csv")
         git(root, "add", "-A")
         git(root, "commit", "-qm", "head", "--allow-empty")
 
