@@ -122,8 +122,8 @@ def _markdown(review: Review, budget: int | None, picture: bool, cut: list[int])
     if review.metrics.diff:
         rows = []
         for path, keys in review.metrics.diff.items():
-            for key, change in keys.items():
-                rows.append(_metric_row(path, key, change))
+            for key, values in keys.items():
+                rows.append(_metric_row(path, key, values))
         out += table(["File", "Key", "Old", "New", "Change", "Relative"], rows)
     else:
         out.append("No git-tracked metrics value changed.")

@@ -163,6 +163,9 @@ stages:
 """
 
 
+EXTRA = "  extra:\n    cmd: python extra.py\n    deps: [scores.json]\n"
+
+
 def projects(root: Path) -> None:
     """Three `dvc init --subdir` projects: two reviewable, one whose dvc.yaml HEAD breaks;
     a metrics file that turns binary."""
