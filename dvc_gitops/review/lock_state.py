@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..model import MISSING, ParamsLoader, Stage, param_value
+from .rerun import Rerun, value_text
 
 if TYPE_CHECKING:
-    from .rerun import Rerun
     from .revisions import Side
 
 SOURCE = "review lock adapter (until the check-dvc-lock API)"
@@ -45,14 +45,17 @@ def lock_state(head: Side, rerun: list[Rerun]) -> LockState:
     parents: dict[str, list[str]] = {}
     for up, down in pipeline.edges():
         parents.setdefault(down, []).append(up)
+    rank = {r.address: i for i, r in enumerate(rerun)}
     for item in rerun:  # in run order: upstream verdicts come first
         stage = pipeline.stages[item.address]
         if stage.always_changed or not stage.deps:
             state.always.append(item.address)
             continue
         # An entry that matches an upstream stage's stale entry proves nothing yet.
-        waiting = [p for p in parents.get(item.address, []) if p in state.stale]
-        why = f"waits for '{waiting[-1]}'" if waiting else reader.stale(stage)
+        waiting = sorted(
+            (p for p in parents.get(item.address, []) if p in state.stale), key=rank.__getitem__
+        )
+        why = reader.stale(stage) or (f"waits for '{waiting[-1]}'" if waiting else "")
         if why:
             state.stale[item.address] = why
         else:
@@ -132,7 +135,7 @@ class _LockReader:
                     continue  # globs: the lock lists the keys they matched
                 now, then = param_value(current, key), param_value(locked, key)
                 if now is MISSING or then is MISSING or now != then:
-                    return f"params {key}: dvc.lock has another value"
+                    return f"{key}: dvc.lock has {value_text(then)}, HEAD {value_text(now)}"
         return ""
 
 
