@@ -69,7 +69,7 @@ def _measure(
     monorepo(root, args.files, args.stages)
     ours = timed(root, review, args.repeat, env)
     dvc = timed(root, [str(BIN / "dvc"), "status", "--json"], 1, env)
-    own = timed(HERE, [*review[:3], "HEAD~5", "HEAD", "--format", "json"], args.repeat, env)
+    own = timed(HERE, [*review[:2], "HEAD~5", "HEAD", "--format", "json"], args.repeat, env)
     return [
         (f"monorepo, {args.stages:,} stages in {args.files} files", ours, dvc),
         ("this repository, HEAD~5 -> HEAD", own, None),
