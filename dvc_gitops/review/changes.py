@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..model import MISSING, LoadProblem, ParamsLoader, Stage
+from dvc_gitops.dvcmodel.model import MISSING, LoadProblem, ParamsLoader, Stage
 
 if TYPE_CHECKING:
-    from .revisions import Side
+    from dvc_gitops.review.revisions import Side
 
 # The fields of a resolved stage a review compares, in the order it reports them.
 SCALAR_FIELDS = ("cmd", "wdir", "frozen", "always_changed")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..project import find_root
-from ..runner import EXIT_CLEAN, EXIT_USAGE
+from dvc_gitops.core.project import find_root
+from dvc_gitops.core.runner import EXIT_CLEAN, EXIT_USAGE
 
 
 @click.command("review")
@@ -31,9 +31,9 @@ def review_command(base: str, head: str, fmt: str, output_file: str | None, debu
     BASE and HEAD (default HEAD) are revisions of the git repository holding the current
     folder, read from git objects: nothing is checked out, no data and no DVC needed.
     """
-    from .render import RENDERERS
-    from .report import review
-    from .revisions import RevisionProblem
+    from dvc_gitops.review.render import RENDERERS
+    from dvc_gitops.review.report import review
+    from dvc_gitops.review.revisions import RevisionProblem
 
     root = find_root(Path.cwd())
     try:

@@ -15,11 +15,11 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..model import MISSING, ParamsLoader, Stage, param_value
-from .rerun import Rerun, value_text
+from dvc_gitops.dvcmodel.model import MISSING, ParamsLoader, Stage, param_value
+from dvc_gitops.review.rerun import Rerun, value_text
 
 if TYPE_CHECKING:
-    from .revisions import Side
+    from dvc_gitops.review.revisions import Side
 
 SOURCE = "review lock adapter (until the check-dvc-lock API)"
 
@@ -72,7 +72,7 @@ class _LockReader:
     def entry(self, stage: Stage) -> dict[str, Any] | None:
         lock = posixpath.join(posixpath.dirname(stage.dvcfile), "dvc.lock")
         if lock not in self._locks:
-            from ..yamldoc import YamlProblem, load_bytes
+            from dvc_gitops.formats.yamldoc import YamlProblem, load_bytes
 
             raw = self.side.read(lock)
             try:

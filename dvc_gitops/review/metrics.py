@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .revisions import Side
+    from dvc_gitops.review.revisions import Side
 
 
 class _Unreadable(Exception):
@@ -102,7 +102,7 @@ def load_metrics(path: str, raw: bytes) -> Any:
             return tomllib.loads(text)
         if suffix == ".py":
             raise _Unreadable("a Python metrics file (never executed by dvc-gitops)")
-        from ..yamldoc import load
+        from dvc_gitops.formats.yamldoc import load
 
         return load(text, path).data
     except _Unreadable:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..model import Pipeline
+from dvc_gitops.dvcmodel.model import Pipeline
 
 # Above this many stages the picture collapses foreach members and keeps the affected part.
 MAX_NODES = 40

@@ -6,11 +6,11 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..model import MISSING
-from .changes import FieldChange, StageChange
-from .metrics import relative
-from .report import Review
-from .rerun import param_label, value_text
+from dvc_gitops.dvcmodel.model import MISSING
+from dvc_gitops.review.changes import FieldChange, StageChange
+from dvc_gitops.review.metrics import relative
+from dvc_gitops.review.report import Review
+from dvc_gitops.review.rerun import param_label, value_text
 
 # GitHub refuses a comment longer than this many characters.
 COMMENT_LIMIT = 65_536

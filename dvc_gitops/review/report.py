@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..project import Project
-from .changes import ParamChange, StageChange, params_changes, pipeline_changes
-from .lock_state import LockState, lock_state
-from .metrics import MetricsDiff, metrics_diff
-from .picture import Picture, draw
-from .rerun import Rerun, rerun_stages
-from .revisions import Side, open_side
+from dvc_gitops.core.project import Project
+from dvc_gitops.review.changes import ParamChange, StageChange, params_changes, pipeline_changes
+from dvc_gitops.review.lock_state import LockState, lock_state
+from dvc_gitops.review.metrics import MetricsDiff, metrics_diff
+from dvc_gitops.review.picture import Picture, draw
+from dvc_gitops.review.rerun import Rerun, rerun_stages
+from dvc_gitops.review.revisions import Side, open_side
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _unresolved(side: Side) -> list[str]:
 
 def _experiments(head: Side, rerun: list[Rerun]) -> list[Experiment]:
     """The MLflow experiment each re-running stage logs to, from HEAD's map."""
-    from ..mlflow_map import load_map
+    from dvc_gitops.mlflow.map import load_map
 
     try:
         mapping = load_map(head.project)

@@ -14,11 +14,11 @@ import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..model import MISSING, Stage
-from .changes import ParamChange, StageChange, field_changes, reads
+from dvc_gitops.dvcmodel.model import MISSING, Stage
+from dvc_gitops.review.changes import ParamChange, StageChange, field_changes, reads
 
 if TYPE_CHECKING:
-    from .revisions import Side
+    from dvc_gitops.review.revisions import Side
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class _DvcFiles:
         return self._outs
 
     def _tracked(self, rel: str) -> list[str]:
-        from ..yamldoc import YamlProblem, load_bytes
+        from dvc_gitops.formats.yamldoc import YamlProblem, load_bytes
 
         raw = self.side.read(rel)
         try:

@@ -8,11 +8,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.git_tree import GitProblem, GitTree
-from ..project import Project
+from dvc_gitops.core.git_tree import GitProblem, GitTree
+from dvc_gitops.core.project import Project
 
 if TYPE_CHECKING:
-    from ..model import Pipeline
+    from dvc_gitops.dvcmodel.model import Pipeline
 
 
 class RevisionProblem(Exception):
@@ -31,7 +31,7 @@ class Side:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        from ..model import build_pipeline
+        from dvc_gitops.dvcmodel.model import build_pipeline
 
         return build_pipeline(self.project)
 
