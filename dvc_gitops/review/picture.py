@@ -84,10 +84,12 @@ def draw(
     for up, down in node_edges:
         if up in keep and down in keep:
             lines.append(f"\t{ids[up]}-->{ids[down]}")
-    drawn_stages = sum(len(nodes[n]) for n in shown)
-    left_out = len(order) - drawn_stages
+    left_out = [a for a in order if group[a] not in keep]
     if left_out:
-        lines.append(f'\trest["{left_out} untouched stages not drawn"]')
+        # Past MAX_DRAWN even affected stages are left out: the count says so.
+        busy = sum(1 for a in left_out if state[a] != "untouched")
+        text = f"{len(left_out)} {'more' if busy else 'untouched'} stages not drawn"
+        lines.append(f'\trest["{text} ({busy} of them affected)"]' if busy else f'\trest["{text}"]')
     lines += _legend(bool(removed_ids))
     for name, style in STYLES.items():
         lines.append(f"\tclassDef {name} {style}")
@@ -99,7 +101,7 @@ def draw(
             lines.append(f"\tclass {','.join(members)} {name}")
     if removed_ids:
         lines.append(f"\tclass {','.join(removed_ids)} removed")
-    return Picture("\n".join(lines), len(shown), left_out)
+    return Picture("\n".join(lines), len(shown), len(left_out))
 
 
 def _legend(with_removed: bool) -> list[str]:

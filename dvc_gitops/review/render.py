@@ -17,6 +17,9 @@ COMMENT_LIMIT = 65_536
 # The first line of every markdown review: CI finds its earlier comment by it and updates
 # that one instead of adding another (see examples/ci/).
 MARKER = "<!-- dvc-gitops:review -->"
+# Names listed inline (stages in the dvc.lock verdict, readers of a key, ...) before the
+# rest is counted.
+MAX_LISTED = 20
 # (rows per table, draw the picture) tried in turn until the comment fits.
 _BUDGETS: tuple[tuple[int | None, bool], ...] = (
     (None, True),
@@ -141,7 +144,11 @@ def _markdown(review: Review, budget: int | None, picture: bool, cut: list[int])
         out += ["", "### Pipeline", "", "```mermaid", review.picture.mermaid, "```"]
     if review.problems:
         out += ["", "### Not reviewed", ""]
-        out += [f"- {_inline(p)}" for p in review.problems]
+        out += [f"- {_inline(p)}" for p in review.problems[:MAX_LISTED]]
+        if len(review.problems) > MAX_LISTED:
+            out.append(
+                f"- and {len(review.problems) - MAX_LISTED} more (`--format json` lists all)"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -193,7 +200,7 @@ def _lock_line(review: Review) -> str:
         return "Nothing re-runs, so nothing to reproduce."
     lines = []
     if lock.stale:
-        stale = ", ".join(f"{_code(a)} ({_inline(why)})" for a, why in lock.stale.items())
+        stale = _listed([f"{_code(a)} ({_inline(why)})" for a, why in lock.stale.items()])
         lines.append(f"⚠️ dvc.lock not updated for: {stale}. CI must reproduce before merge.")
     if lock.reproduced:
         lines.append(f"✅ The PR reproduced {_codes(lock.reproduced)} (dvc.lock updated).")
@@ -239,8 +246,15 @@ def _code(text: Any) -> str:
     return f"{fence}{pad}{body}{pad}{fence}"
 
 
-def _codes(items: Sequence[str]) -> str:
-    return ", ".join(_code(i) for i in items)
+def _codes(items: Sequence[str], limit: int | None = None) -> str:
+    """Code spans joined by commas; past `limit` (MAX_LISTED by default), a count."""
+    return _listed([_code(i) for i in items], limit)
+
+
+def _listed(parts: Sequence[str], limit: int | None = None) -> str:
+    limit = MAX_LISTED if limit is None else limit
+    rest = len(parts) - limit
+    return ", ".join(parts[:limit]) + (f" and {rest} more" if rest > 0 else "")
 
 
 def _inline(text: str) -> str:
