@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dvc_gitops.dvcmodel.model import MISSING, ParamsLoader, Stage, param_value
-from dvc_gitops.review.rerun import Rerun, value_text
+from dvc_gitops.review.rerun import Rerun, runs_every_time, value_text
 
 if TYPE_CHECKING:
     from dvc_gitops.review.revisions import Side
@@ -48,7 +48,7 @@ def lock_state(head: Side, rerun: list[Rerun]) -> LockState:
     rank = {r.address: i for i, r in enumerate(rerun)}
     for item in rerun:  # in run order: upstream verdicts come first
         stage = pipeline.stages[item.address]
-        if stage.always_changed or not stage.deps:
+        if runs_every_time(stage):
             state.always.append(item.address)
             continue
         # An entry that matches an upstream stage's stale entry proves nothing yet.

@@ -3,8 +3,8 @@
 A stage re-runs when its own inputs changed between the revisions (a git-tracked dep's
 content, a `.dvc`-tracked dep's pointer, a params value it reads, its cmd, its lists of
 deps, outs and params), when it is new (or renamed: dvc.lock has no entry under the new
-name), when DVC runs it every time (`always_changed`, no deps), or when a stage upstream
-of it re-runs. Frozen stages never re-run, and nothing re-runs through them.
+name), when DVC runs it every time (`always_changed`, or no deps and no outs), or when a
+stage upstream of it re-runs. Frozen stages never re-run, and nothing re-runs through them.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ class Rerun:
 
     def as_dict(self) -> dict[str, Any]:
         return {"stage": self.address, "reasons": list(self.reasons), "direct": self.direct}
+
+
+def runs_every_time(stage: Stage) -> bool:
+    """DVC's callback stage: a cmd with no deps (params count as deps) and no outs."""
+    return stage.always_changed or not (stage.deps or stage.params or stage.outs)
 
 
 def value_text(value: Any) -> str:
@@ -112,8 +117,8 @@ def _own_reasons(
         reasons.append(f"renamed from '{renamed_from}' (dvc.lock has no entry under the new name)")
     if stage.always_changed:
         reasons.append("always_changed: true (DVC runs it every time)")
-    elif not stage.deps:
-        reasons.append("no deps (DVC runs it every time)")
+    elif runs_every_time(stage):
+        reasons.append("no deps and no outs (DVC runs it every time)")
     for change in field_changes(old, stage):
         if change.name in ("cmd", "wdir"):
             reasons.append(f"{change.name} changed")
