@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git_init, write_tree
+from conftest import copy_checkout, git_init, write_tree
 from fixtures import commit, demo
 from review_golden_test import assert_commonmark_tables
 
@@ -142,3 +142,25 @@ def test_markdown_is_cut_to_the_comment_limit_with_a_note(tmp_path: Path) -> Non
     assert len(cut) <= 3000
     assert "Cut to fit GitHub's 65,536-character comment limit" in cut
     assert_commonmark_tables(cut)
+
+
+def test_a_change_to_this_repositorys_demo_pipeline(tmp_path: Path) -> None:
+    """The docs' example: deeper trees and a shuffle, committed without `dvc repro`."""
+    root = copy_checkout(tmp_path / "demo")
+    params = (root / "params.yaml").read_text().replace("max_depth: 3", "max_depth: 5")
+    write_tree(root, {"params.yaml": params})
+    script = root / "pipeline" / "preprocess.py"
+    script.write_text(script.read_text() + "# shuffle before the split\n")
+    commit(root, "deeper trees")
+    result = review(root, "HEAD~1")
+    assert [(r.address, r.reasons) for r in result.rerun] == [
+        ("preprocess", ("pipeline/preprocess.py changed",)),
+        ("train", ("train.max_depth 3 -> 5", "upstream 'preprocess'")),
+        ("evaluate", ("upstream 'preprocess', 'train'",)),
+    ]
+    assert not result.lock.up_to_date
+    assert [e.experiment for e in result.experiments] == [
+        "dvc-gitops-demo-train",
+        "dvc-gitops-demo-evaluate",
+    ]
+    assert_commonmark_tables(render_markdown(result))
