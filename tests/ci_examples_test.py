@@ -74,6 +74,7 @@ def test_github_review_job_writes_the_summary_and_one_comment() -> None:
     job = workflow["jobs"]["review"]
     assert job["if"] == "github.event_name == 'pull_request'"
     assert job["permissions"]["pull-requests"] == "write"
+    assert job["concurrency"]["cancel-in-progress"] is True
     assert _step(job, "actions/checkout")["with"]["fetch-depth"] == 0
     run = _step(job, "dvc-gitops review")["run"]
     assert 'dvc-gitops review "$BASE" HEAD --format markdown --output-file review.md' in run
