@@ -102,7 +102,9 @@ def main() -> int:
         "",
         f"`dvc-gitops review BASE HEAD --format json` beside `dvc status --json` (median of "
         f"{args.repeat} runs after a warm-up, one for dvc status; Python "
-        f"{platform.python_version()}, {os.cpu_count()} cores shared). `bench/review_bench.py`.",
+        f"{platform.python_version()}, {os.cpu_count()} cores shared, load average "
+        f"{os.getloadavg()[0]:.1f} at the end: wall time waits for the CPU, CPU time does not). "
+        "`bench/review_bench.py`.",
         "",
         "| repository | review wall / CPU (s) | dvc status wall / CPU (s) | ratio (CPU) |",
         "| --- | --- | --- | --- |",
