@@ -31,9 +31,9 @@ class Side:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        from dvc_gitops.dvcmodel.model import build_pipeline
+        from dvc_gitops.dvcmodel.model import pipeline_of
 
-        return build_pipeline(self.project)
+        return pipeline_of(self.project)  # built once: the lock check asks for it too
 
     @property
     def short(self) -> str:
