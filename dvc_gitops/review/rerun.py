@@ -93,12 +93,19 @@ def rerun_stages(
         if stage.frozen or stage.dvcfile in skipped:
             continue
         ups = [p for p in parents[address] if p in running]
-        upstream = ["upstream " + ", ".join(f"'{p}'" for p in ups)] if ups else []
+        upstream = [_upstream(ups)] if ups else []
         reasons = own.get(address, [])
         if reasons or upstream:
             running.add(address)
             found.append(Rerun(address, tuple(reasons + upstream), bool(reasons)))
     return found
+
+
+def _upstream(addresses: list[str], shown: int = 5) -> str:
+    """`upstream 'a', 'b'`; past `shown` names (a foreach fanning in), a count."""
+    names = ", ".join(f"'{a}'" for a in addresses[:shown])
+    rest = len(addresses) - shown
+    return f"upstream {names}" + (f" and {rest} more" if rest > 0 else "")
 
 
 def _own_reasons(

@@ -164,3 +164,10 @@ def test_a_change_to_this_repositorys_demo_pipeline(tmp_path: Path) -> None:
         "dvc-gitops-demo-evaluate",
     ]
     assert_commonmark_tables(render_markdown(result))
+
+
+def test_a_fan_in_names_five_upstream_stages_and_counts_the_rest(tmp_path: Path) -> None:
+    _large(tmp_path, 60)
+    train = review(tmp_path, "HEAD~1").rerun[-1]
+    assert train.address == "train"
+    assert train.reasons == ("upstream 'fe@m0', 'fe@m1', 'fe@m2', 'fe@m3', 'fe@m4' and 55 more",)
