@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_checkout, git_init, write_tree
-from fixtures import commit, demo
+from review_fixtures import commit, demo
 from review_golden_test import assert_commonmark_tables
 
 from dvc_gitops.cli import main

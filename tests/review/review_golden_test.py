@@ -1,6 +1,6 @@
 """Golden reviews of two-commit fixture repositories: the exact markdown and json.
 
-The repositories are built by `fixtures.py` (text only, fixed commit dates). To accept a
+The repositories are built by `review_fixtures.py` (text only, fixed commit dates). To accept a
 deliberate change of the output, regenerate the expected files and read the diff:
 
     REVIEW_GOLDEN_UPDATE=1 .venv/bin/pytest tests/review/review_golden_test.py
@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from fixtures import CASES
+from review_fixtures import CASES
 from markdown_it import MarkdownIt
 
 from dvc_gitops.cli import main
