@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
-from review_fixtures import CASES
 from markdown_it import MarkdownIt
+from review_fixtures import CASES
 
 from dvc_gitops.cli import main
 
