@@ -23,8 +23,10 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase as fnmatch
 from functools import cached_property
 from typing import Any, NoReturn
 
@@ -161,6 +163,7 @@ ALWAYS_CHANGED = Rule(
 
 
 SCOPES = ("worktree", "staged")
+_GLOB = re.compile(r"[*?\[]")
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
@@ -562,8 +565,16 @@ class LockCheck:
             except LoadProblem as exc:
                 yield UNREADABLE_INPUT.at(file, exc.mark, f"stage '{stage.address}': {exc}")
                 continue
-            keys = [p.key for p in refs if p.key is not None]
+            # A key with a glob (`train.*`) stands for the keys it matched when the lock
+            # was written; how DVC expands it is not modelled here: such keys are not
+            # compared (never guessed), and the lock's keys they match are not left over.
+            globs = [p.key for p in refs if p.key is not None and _GLOB.search(p.key)]
+            keys = [p.key for p in refs if p.key is not None and p.key not in globs]
             whole = any(p.key is None for p in refs)
+            if isinstance(recorded, dict) and globs:
+                recorded = {
+                    k: v for k, v in recorded.items() if not any(fnmatch(k, g) for g in globs)
+                }
             changes = _params_changes(values, recorded, keys, whole)
             for key, old, new in changes:
                 self._cause(stage, f"param:{file}:{key}")

@@ -328,3 +328,9 @@ def test_symlinked_dep_in_a_commit(repo: Make) -> None:
         (found,) = findings(root, staged)
     assert found.code == "DG412"  # the link is read through: prepare.py's content
     assert bytes_md5(FILES["prepare.py"].encode()) in found.message
+
+
+def test_glob_params_keys_are_not_guessed(repo: Make) -> None:
+    pipeline = PIPELINE.replace("      - train.lr\n      - train.layers\n", "      - train.*\n")
+    root = repo(**{"dvc.yaml": pipeline})  # the lock records the matched train.lr, layers
+    assert findings(root) == []
