@@ -412,6 +412,8 @@ class LockCheck:
             if md5 is not None and tracked != md5:
                 return "changed", f"changed: its .dvc file records {tracked}, dvc.lock {md5}"
             return None
+        if isinstance(self.tree, GitTree) and self._partly_ignored(path):
+            return "data", path  # git holds only part of the folder: its md5 needs the data
         found = self.content_md5(path, name)
         if found is None:
             return self._absent(path)
@@ -423,6 +425,16 @@ class LockCheck:
         if found != md5:
             return "changed", f"changed since dvc.lock (md5 {md5} -> {found})"
         return None
+
+    def _partly_ignored(self, path: str) -> bool:
+        """Whether the work tree holds files git ignores below folder `path` (data kept
+        out of git: a folder hashed from the index or a commit would lack them)."""
+        if not self.tree.is_dir(path):
+            return False
+        out = self.project.git(
+            "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", path
+        )
+        return bool(out)
 
     def _absent(self, path: str) -> tuple[str, str] | None:
         """A dep the tree does not hold: deleted, or data this tree cannot show."""

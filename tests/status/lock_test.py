@@ -334,3 +334,17 @@ def test_glob_params_keys_are_not_guessed(repo: Make) -> None:
     pipeline = PIPELINE.replace("      - train.lr\n      - train.layers\n", "      - train.*\n")
     root = repo(**{"dvc.yaml": pipeline})  # the lock records the matched train.lr, layers
     assert findings(root) == []
+
+
+def test_a_folder_dep_partly_kept_out_of_git_is_not_hashed_from_git(repo: Make) -> None:
+    pipeline = PIPELINE.replace("      - train.py\n", "      - train.py\n      - images\n")
+    train = lock_of(FILES)["stages"]["train"]
+    files = {"images/a.txt": "a\n", "images/big.bin": "big\n", ".gitignore": "*.bin\n"}
+    from dvc_gitops.status.hashing import folder_md5
+
+    md5 = folder_md5([("a.txt", bytes_md5(b"a\n")), ("big.bin", bytes_md5(b"big\n"))])
+    train["deps"].append(item("images", md5))
+    root = repo({**files, "dvc.yaml": pipeline}, lock=lock_of(FILES, train=train))
+    assert findings(root) == []  # the work tree holds the whole folder
+    with GitTree.at_rev(root, "HEAD") as head:
+        assert [f.code for f in findings(root, head)] == ["DG420"]  # git lacks big.bin
