@@ -225,6 +225,8 @@ def readme_rows() -> list[re.Match[str]]:
 
 def codes_of(hook: Hook) -> str:
     """How the table writes a hook's code prefixes: DG1 -> DG1xx, DG21 -> DG21x."""
+    if hook.all_offline:
+        return "all offline"
     return ", ".join(p + "x" * (5 - len(p)) for p in hook.prefixes) or "-"
 
 

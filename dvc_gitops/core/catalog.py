@@ -17,10 +17,13 @@ class Hook:
     prefixes: tuple[str, ...]  # the codes it reports, by prefix ("DG1", "DG21")
     rule_modules: tuple[str, ...]  # where those rules are declared, beside their logic
     offline: bool  # one of the checks `dvc-gitops check` runs
+    # The module whose `main` the hook's console script runs, when it is not hooks/<id>.py.
+    entry_module: str | None = None
+    all_offline: bool = False  # runs every offline check (the one-process hook)
 
     @property
     def module(self) -> str:
-        return "dvc_gitops.hooks." + self.id.replace("-", "_")
+        return self.entry_module or "dvc_gitops.hooks." + self.id.replace("-", "_")
 
 
 _MODEL = "dvc_gitops.dvcmodel."
@@ -41,6 +44,15 @@ HOOKS = (
     Hook("check-airflow-export", ("DG801",), ("dvc_gitops.export.stale",), offline=True),
     Hook("check-kubeflow-export", ("DG802",), ("dvc_gitops.export.stale",), offline=True),
     Hook("check-dvc-lock", ("DG41", "DG42"), ("dvc_gitops.status.lock",), offline=True),
+    # Entry `dvc-gitops check`: every offline check above in one process, like ruff's hook.
+    Hook(
+        "dvc-gitops",
+        (),
+        (),
+        offline=False,
+        entry_module="dvc_gitops.cli",
+        all_offline=True,
+    ),
 )
 
 # Codes any hook may report: unreadable files, unused suppressions (core.findings).
