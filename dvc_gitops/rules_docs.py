@@ -148,6 +148,8 @@ def _files(folder: Path, skip: str = "") -> list[str]:
             content = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             content = "(binary content)"
+        if name.startswith(".dvc/") and not content.strip():
+            continue  # what `dvc init` writes: an empty config says nothing
         fence = FENCES.get(Path(name).suffix, "text")
         lines += [f"`{name}`:", "", f"```{fence}", content.rstrip("\n"), "```", ""]
     return lines

@@ -159,8 +159,11 @@ class Project:
 
     @cached_property
     def dvc_yaml_files(self) -> list[str]:
-        """Every dvc.yaml below the root that DVC would load (see `walk_files`)."""
-        return sorted(self.walk_files("dvc.yaml"))
+        """Every dvc.yaml below the root that DVC would load, in whichever DVC project
+        holds it (see `core.dvc_projects`: each project reads its own `.dvcignore`)."""
+        from dvc_gitops.core.dvc_projects import dvc_yaml_files
+
+        return dvc_yaml_files(self)
 
     def dvcignored(self, rel: str) -> bool:
         """Whether the root `.dvcignore` (gitignore syntax, as DVC reads it) hides `rel`."""

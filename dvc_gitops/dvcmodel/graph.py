@@ -127,6 +127,18 @@ OUTPUT_IGNORED = Rule(
     "is ignored by .dvcignore').",
     fix="Write the output elsewhere, or narrow the `.dvcignore` pattern that matches it.",
 )
+NO_DVC_PROJECT = Rule(
+    "DG239",
+    "no-dvc-project",
+    "warning",
+    "A dvc.yaml with no `.dvc/` folder above it, up to the git root.",
+    why="DVC runs a pipeline only inside a DVC project: the nearest folder above holding "
+    "`.dvc/`. Without one, every `dvc repro`, `dvc status` or `dvc dag` on a clone stops "
+    "with 'you are not inside of a DVC repository'. The file itself may be fine.",
+    fix="Run `dvc init` at the git root (or `dvc init --subdir` in the pipeline's folder) "
+    "and commit `.dvc/config` and `.dvc/.gitignore`; or delete the dvc.yaml if it is not "
+    "used.",
+)
 MISSING_WDIR = Rule(
     "DG221",
     "missing-wdir",
@@ -146,19 +158,46 @@ def check(context: CheckContext) -> Iterator[Finding]:
     for issue in pipeline.issues:
         if issue.kind == "at-in-name":
             yield AT_IN_STAGE_NAME.at(issue.file, issue.mark, issue.message)
-    yield from _once_per_entry(
-        [
-            *_output_findings(pipeline),
-            *_dvc_yaml_inside_output(project, pipeline),
-            *_self_deps(pipeline),
-            *_cycles(pipeline),
-            *_missing_deps(project, pipeline),
-            *_git_tracked_outputs(project, pipeline),
-            *_ignored_outputs(project, pipeline),
-            *_missing_wdirs(project, pipeline),
-            *_stage_order(pipeline),
+    yield from _outside_projects(project)
+    found: list[Finding] = []
+    for part in pipeline.parts():  # DVC loads each project's pipeline on its own
+        found += [
+            *_output_findings(part),
+            *_dvc_yaml_inside_output(project, part),
+            *_self_deps(part),
+            *_cycles(part),
+            *_missing_deps(project, part),
+            *_git_tracked_outputs(project, part),
+            *_ignored_outputs(project, part),
+            *_missing_wdirs(project, part),
+            *_stage_order(part),
         ]
-    )
+    yield from _once_per_entry(found)
+
+
+def _outside_projects(project: Project) -> Iterator[Finding]:
+    """dvc.yaml files in no DVC project, in a git repository (a clone has no `.dvc/`
+    that is not committed; outside git, where the root is only the folder checked, the
+    project may be above it)."""
+    if project.git_files is None:
+        return
+    from dvc_gitops.core.dvc_projects import dvc_projects, orphans
+
+    if not (orphaned := orphans(project, project.dvc_yaml_files)):
+        return
+    elsewhere = [p.root for p in dvc_projects(project)]
+    for dvcfile in orphaned:
+        folder = posixpath.dirname(dvcfile) or "."
+        hint = f"run `dvc init --subdir` in {folder}/" if folder != "." else "run `dvc init` here"
+        if elsewhere:
+            hint += f" (the DVC projects here are {', '.join(elsewhere[:3])}"
+            hint += ", ...)" if len(elsewhere) > 3 else ")"
+        yield NO_DVC_PROJECT.at(
+            dvcfile,
+            Mark(1, 1),
+            f"'{dvcfile}' is in no DVC project (no .dvc/ folder above it up to the git "
+            f"root): DVC cannot run it on a clone; {hint} and commit .dvc/config",
+        )
 
 
 def _once_per_entry(found: list[Finding]) -> Iterator[Finding]:
@@ -563,7 +602,7 @@ def _ignored_outputs(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
         for out in stage.outs:
             if "://" in out.path or out.path.startswith(("/", "../")) or out.path == ".":
                 continue
-            why = ignores.why(out.path)
+            why = ignores.why(out.path, stage.project)
             if why is None:
                 continue
             if why.endswith(".dvcignore"):
@@ -595,12 +634,16 @@ class _DvcIgnores:
                 self.specs[folder] = None
         return self.specs[folder]
 
-    def why(self, path: str) -> str | None:
-        """What hides `path` from DVC, or None."""
+    def why(self, path: str, top: str = ".") -> str | None:
+        """What hides `path` from the DVC project at `top`, or None: that project reads
+        its own `.dvcignore` files only, from its folder down."""
         parts = path.split("/")
-        if parts[0] in (".dvc", ".git"):
-            return parts[0]
-        for depth in range(len(parts)):
+        start = 0 if top == "." else top.count("/") + 1
+        if start and parts[:start] != top.split("/"):
+            return None  # outside the project's folder: none of its `.dvcignore` files
+        if parts[start] in (".dvc", ".git"):
+            return "/".join(parts[: start + 1])
+        for depth in range(start, len(parts)):
             folder = "/".join(parts[:depth])
             spec = self.spec(folder)
             if spec is not None and spec.match_file("/".join(parts[depth:])):

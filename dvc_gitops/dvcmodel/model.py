@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import configparser
 import posixpath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dvc_gitops.formats.yamldoc import gc_paused
 
@@ -55,87 +55,53 @@ def build_pipeline(project: Project) -> Pipeline:
 
 
 def _build_pipeline(project: Project) -> Pipeline:
+    from dvc_gitops.core.dvc_projects import dvc_projects
+
     pipeline = Pipeline()
-    config = _parsing_config(project)
+    projects = dvc_projects(project)
+    configs: dict[str, dict[str, str]] = {}
     loader = ParamsLoader(project)
-    # DVC walks the tree top-down and does not descend into folders that are outputs of
-    # stages it has already loaded, nor into git-ignored ones: their dvc.yaml files hold
-    # no stages as far as DVC is concerned.
+    # DVC walks each project top-down and does not descend into folders that are outputs
+    # of stages it has already loaded, nor into git-ignored ones: their dvc.yaml files
+    # hold no stages as far as DVC is concerned. A folder holding another `.dvc/` is
+    # another project, and `.dvcignore` files count in their own project only (both
+    # are settled by `dvc_yaml_files`).
     files = sorted(project.dvc_yaml_files, key=lambda f: f.split("/")[:-1])
     ignored_by_git = _git_ignored(project, files)
-    outside = _outside_this_repo(project, files)
-    outs: dict[str, str] = {}
+    outs: dict[tuple[str, str], str] = {}
     for dvcfile in files:
+        owner = projects.of(posixpath.dirname(dvcfile) or ".")
+        key = owner.root if owner else "."
+        pipeline.project_of[dvcfile] = key
         if dvcfile in ignored_by_git:
             pipeline.ignored[dvcfile] = "ignored by git"
             continue
-        if dvcfile in outside:
-            pipeline.ignored[dvcfile] = outside[dvcfile]
+        above = _output_above(dvcfile, key, outs)
+        if above is not None:
+            pipeline.ignored[dvcfile] = above
             continue
-        owner = _output_above(dvcfile, outs)
-        if owner is not None:
-            pipeline.ignored[dvcfile] = owner
-            continue
+        if key not in configs:
+            configs[key] = _parsing_config(project, owner.prefix if owner else "")
         before = len(pipeline.stages)
         try:
-            FileResolver(project, pipeline, dvcfile, config, loader).resolve()
+            FileResolver(project, pipeline, dvcfile, configs[key], loader).resolve()
         except Exception as exc:  # the model never raises: one line for the file instead
             pipeline.problems.setdefault(dvcfile, f"could not resolve: {type(exc).__name__}: {exc}")
         for stage in list(pipeline.stages.values())[before:]:
+            stage.project = key
             for out in stage.outs:
-                outs.setdefault(out.path, stage.address)
+                outs.setdefault((key, out.path), stage.address)
     return pipeline
 
 
-def _output_above(dvcfile: str, outs: dict[str, str]) -> str | None:
-    """The address of a stage with an output folder holding `dvcfile`, if any."""
+def _output_above(dvcfile: str, project: str, outs: dict[tuple[str, str], str]) -> str | None:
+    """The address of a stage of `project` with an output folder holding `dvcfile`."""
     folder = posixpath.dirname(dvcfile)
     while folder:
-        if folder in outs:
-            return outs[folder]
+        if (project, folder) in outs:
+            return outs[(project, folder)]
         folder = posixpath.dirname(folder)
     return None
-
-
-def _outside_this_repo(project: Project, files: list[str]) -> dict[str, str]:
-    """dvc.yaml files in DVC subrepos (a folder with its own `.dvc`) or `.dvcignore`d."""
-    from dvc_gitops.core.project import FileProblem
-
-    found: dict[str, str] = {}
-    folders: dict[str, tuple[bool, Any]] = {}  # folder -> (is a subrepo, its .dvcignore)
-    root_is_dvc = project.is_dvc_repo
-
-    def folder_facts(folder: str) -> tuple[bool, Any]:
-        if folder not in folders:
-            spec = None
-            ignore_file = f"{folder}/.dvcignore" if folder else ".dvcignore"
-            if project.is_file(ignore_file):
-                import pathspec
-
-                try:
-                    lines = project.read_text(ignore_file).splitlines()
-                    spec = pathspec.GitIgnoreSpec.from_lines(lines)
-                except (FileProblem, ValueError):
-                    spec = None
-            # A nested `.dvc` makes a subrepo only below a DVC root; a git repository whose
-            # DVC project lives in a subfolder (`dvc init --subdir`) keeps its stages.
-            subrepo = bool(folder) and root_is_dvc and project.is_dir(f"{folder}/.dvc")
-            folders[folder] = (subrepo, spec)
-        return folders[folder]
-
-    for dvcfile in files:
-        parts = dvcfile.split("/")
-        for depth in range(len(parts)):
-            folder = "/".join(parts[:depth])
-            subrepo, spec = folder_facts(folder)
-            if subrepo:
-                found[dvcfile] = f"inside the DVC subrepo '{folder}'"
-                break
-            if spec is not None and spec.match_file("/".join(parts[depth:])):
-                where = f"{folder}/.dvcignore" if folder else ".dvcignore"
-                found[dvcfile] = f"ignored by {where}"
-                break
-    return found
 
 
 def _git_ignored(project: Project, files: list[str]) -> set[str]:
@@ -145,16 +111,18 @@ def _git_ignored(project: Project, files: list[str]) -> set[str]:
     return set(out.split()) if out else set()
 
 
-def _parsing_config(project: Project) -> dict[str, str]:
-    """DVC's `[parsing]` settings (how a dict renders into cmd) from `.dvc/config`."""
+def _parsing_config(project: Project, prefix: str = "") -> dict[str, str]:
+    """DVC's `[parsing]` settings (how a dict renders into cmd) from the `.dvc/config`
+    of the project at `prefix` ("" at the root, else "sub/")."""
     settings: dict[str, str] = {}
     for name in ("config", "config.local"):
         parser = configparser.ConfigParser()
         try:
             if project.tree is not None:  # config.local is never in git: the tree's own
-                parser.read_string(project.tree.read_bytes(f".dvc/{name}").decode("utf-8"))
+                data = project.tree.read_bytes(f"{prefix}.dvc/{name}")
+                parser.read_string(data.decode("utf-8"))
             else:
-                parser.read(project.root / ".dvc" / name, encoding="utf-8")
+                parser.read(project.root / f"{prefix}.dvc" / name, encoding="utf-8")
         except (configparser.Error, OSError, UnicodeDecodeError):
             continue
         if parser.has_section("parsing"):

@@ -539,14 +539,21 @@ def test_dvc_yaml_files_dvc_never_loads_are_left_out(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout.split()
+    inner = subprocess.run(
+        [str(VENV_BIN / "dvc"), "stage", "list", "--all", "--fail", "--name-only"],
+        cwd=root / "inner",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     pipeline = build_pipeline(Project(root))
-    assert list(pipeline.stages) == listed == ["a", "z/dvc.yaml:seen"]
-    assert pipeline.ignored == {
-        "made/dvc.yaml": "a",
-        "scratch/dvc.yaml": "ignored by git",
-        "z/drafts/dvc.yaml": "ignored by z/.dvcignore",
-        "inner/dvc.yaml": "inside the DVC subrepo 'inner'",
-    }
+    # The nested project is a pipeline of its own: DVC at the root never loads it, DVC
+    # in inner/ loads only it.
+    assert list(pipeline.part(".").stages) == listed == ["a", "z/dvc.yaml:seen"]
+    assert list(pipeline.part("inner").stages) == ["inner/dvc.yaml:own"]
+    assert inner == ["own"]
+    assert pipeline.ignored == {"made/dvc.yaml": "a", "scratch/dvc.yaml": "ignored by git"}
+    assert "z/drafts/dvc.yaml" not in pipeline.project_of  # hidden by z/.dvcignore
 
 
 _WORDS = st.sampled_from(
