@@ -9,7 +9,7 @@ deps and outs of its dvc.yaml files, and in `.dvc` files written by `dvc import-
 from __future__ import annotations
 
 import configparser
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -48,24 +48,36 @@ class Need:
 
 
 def plugin_needs(project: Project) -> list[Need]:
-    """Plugins the remotes in .dvc/config and external URLs (dvc.yaml, .dvc files) need."""
-    remotes = remote_urls(project)
-    needs = list(_remote_needs(remotes))
+    """Plugins the remotes in each DVC project's .dvc/config and external URLs (dvc.yaml,
+    .dvc files) need. A file is read with the remotes of the project DVC loads it in."""
+    from dvc_gitops.core.dvc_projects import dvc_projects
+
+    projects = dvc_projects(project)
+    configs = {p.root: p.config for p in projects} or {".": CONFIG}
+    remotes = {root: remote_urls(project, config) for root, config in configs.items()}
+
+    def remotes_of(path: str) -> dict[str, tuple[str, Mark]]:
+        owner = projects.of(path)
+        return remotes.get(owner.root if owner else ".", {})
+
+    needs = [
+        need for root, config in configs.items() for need in _remote_needs(remotes[root], config)
+    ]
     for dvcfile in project.dvc_yaml_files:
-        needs.extend(_dvc_yaml_needs(project, dvcfile, remotes))
-    needs.extend(_dvc_file_needs(project, remotes))
+        needs.extend(_dvc_yaml_needs(project, dvcfile, remotes_of(dvcfile)))
+    needs.extend(_dvc_file_needs(project, remotes_of))
     return needs
 
 
 CONFIG = ".dvc/config"
 
 
-def remote_urls(project: Project) -> dict[str, tuple[str, Mark]]:
-    """Remote name -> (url, where the url is written) from the tracked .dvc/config."""
-    if not project.exists(CONFIG):
+def remote_urls(project: Project, config: str = CONFIG) -> dict[str, tuple[str, Mark]]:
+    """Remote name -> (url, where the url is written) from a tracked .dvc/config."""
+    if not project.exists(config):
         return {}
     try:
-        text = project.read_text(CONFIG)
+        text = project.read_text(config)
         configparser.ConfigParser(interpolation=None).read_string(text)
     except (FileProblem, configparser.Error):
         return {}  # check-dvc-config reports a config DVC cannot read
@@ -92,12 +104,12 @@ def scheme_of(url: str, remotes: dict[str, tuple[str, Mark]]) -> str:
     return scheme
 
 
-def _remote_needs(remotes: dict[str, tuple[str, Mark]]) -> Iterator[Need]:
+def _remote_needs(remotes: dict[str, tuple[str, Mark]], config: str = CONFIG) -> Iterator[Need]:
     for name, (url, mark) in remotes.items():
         scheme = scheme_of(url, remotes)
         if scheme in PLUGINS:
             package, extra = PLUGINS[scheme]
-            yield Need(package, extra, CONFIG, mark, f"remote '{name}' ({url})")
+            yield Need(package, extra, config, mark, f"remote '{name}' ({url})")
 
 
 def _remote_name(section: str) -> str | None:
@@ -137,9 +149,12 @@ def _dvc_yaml_needs(
                 yield Need(package, extra, dvcfile, mark, what)
 
 
-def _dvc_file_needs(project: Project, remotes: dict[str, tuple[str, Mark]]) -> Iterator[Need]:
+def _dvc_file_needs(
+    project: Project, remotes_of: Callable[[str], dict[str, tuple[str, Mark]]]
+) -> Iterator[Need]:
     """External deps of `.dvc` files (`dvc import-url s3://...` writes them)."""
     for path in project.walk_files(suffixes=(".dvc",)):
+        remotes = remotes_of(path)
         try:
             doc = project.yaml(path)
         except (YamlProblem, FileProblem):

@@ -141,6 +141,10 @@ def dvc_is_used(project: Project) -> str | None:
     """The file that shows the project uses DVC (`.dvc/` or a dvc.yaml), or None."""
     if project.is_dvc_repo:
         return ".dvc/config" if project.exists(".dvc/config") else ".dvc"
+    from dvc_gitops.core.dvc_projects import dvc_projects
+
+    for dvc_project in dvc_projects(project):  # `dvc init --subdir` projects
+        return dvc_project.config if project.exists(dvc_project.config) else dvc_project.root
     return project.dvc_yaml_files[0] if project.dvc_yaml_files else None
 
 

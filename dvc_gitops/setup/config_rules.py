@@ -135,6 +135,10 @@ def dvc_roots(project: Project) -> list[str]:
             and not project.excluded(path)
         ):
             roots.add(path[: -len(".dvc/config")])
+    # Projects not committed yet (or outside git): every folder holding `.dvc/`.
+    from dvc_gitops.core.dvc_projects import dvc_projects
+
+    roots.update(p.prefix for p in dvc_projects(project))
     return sorted(roots)
 
 
