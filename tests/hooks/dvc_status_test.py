@@ -534,8 +534,8 @@ def test_not_a_dvc_repository(tmp_path: Path, run: Run) -> None:
     code, lines, err = run()
     assert (code, lines) == (2, [])
     assert err == (
-        f"dvc-status: error: not a DVC repository: no .dvc folder at {root} (run `dvc init`, "
-        "or run the hook from the DVC project's folder)\n"
+        f"dvc-status: error: not a DVC repository: no .dvc folder at {root} or below it (run "
+        "`dvc init`, or `dvc init --subdir` in the pipeline's folder)\n"
     )
 
 
