@@ -119,9 +119,11 @@ def map_path(project: Project) -> str:
     return project.rel(configured)
 
 
-def load_map(project: Project) -> ExperimentMap:
-    """The project's map, validated against the schema; problems collected, never raised."""
-    rel = map_path(project)
+def load_map(project: Project, rel: str | None = None) -> ExperimentMap:
+    """The project's map (or the one at `rel`, a DVC project's own), validated against
+    the schema; problems collected, never raised."""
+    if rel is None:
+        rel = map_path(project)
     cached = project.cache("mlflow-map").get(rel)
     if isinstance(cached, ExperimentMap):
         return cached

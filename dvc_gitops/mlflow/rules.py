@@ -9,17 +9,27 @@ Never imports mlflow: the server is asked through its REST API.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from dvc_gitops.core.config import ConfigError
+from dvc_gitops.core.dvc_projects import DvcProject, dvc_projects
 from dvc_gitops.core.findings import UNREADABLE_FILE, Finding, Rule
+from dvc_gitops.core.project import Project
 from dvc_gitops.core.runner import CheckContext
-from dvc_gitops.dvcmodel.model import pipeline_of
+from dvc_gitops.dvcmodel.model import Pipeline, pipeline_of
 from dvc_gitops.formats.yamldoc import Mark
-from dvc_gitops.mlflow.map import ExperimentMap, MappedStage, load_map, mlflow_config
+from dvc_gitops.mlflow.map import (
+    ExperimentMap,
+    MappedStage,
+    load_map,
+    map_path,
+    mlflow_config,
+)
 from dvc_gitops.mlflow.rest import DEFAULT_TIMEOUT, MlflowError, MlflowRest, is_server_uri
 from dvc_gitops.mlflow.scan import Claim, StageScanner, is_file_store
 
@@ -144,11 +154,70 @@ HELPER_HINT = "or let `dvc_gitops.mlflow.start_run()` take it from the map"
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
-    """Every DG6xx finding for the project (the file names pre-commit passes are context)."""
+    """Every DG6xx finding for the project (the file names pre-commit passes are context).
+
+    Each DVC project has its own map (the configured path, in the project's folder),
+    naming its stages as DVC does there: `start_run()` reads it from DVC_ROOT and
+    DVC_STAGE. With no map anywhere and no file that could use MLflow, there is nothing
+    to check: the pipeline is not even built.
+    """
     project = context.project
     settings = _settings(context)
-    emap = load_map(project)
     found: dict[tuple[str, int, int, str], Finding] = {}
+    rel = map_path(project)
+    where = [p for p in dvc_projects(project) if p.root != "."]
+    maps = [(DvcProject("."), load_map(project))]
+    maps += [(p, load_map(project, p.prefix + rel)) for p in where]
+    if not any(emap.exists for _, emap in maps) and not _mentions_mlflow(project):
+        return iter(())
+    pipeline = pipeline_of(project)
+    scanner = StageScanner(project)
+    for dvc_project, emap in maps:
+        _check_map(settings, emap, _view(pipeline, dvc_project), scanner, found)
+    return iter(found.values())
+
+
+# Text a file must hold to use MLflow: an import, a `mlflow.` call, an MLFLOW_ variable.
+_MLFLOW = re.compile(rb"mlflow", re.IGNORECASE)
+
+
+def _mentions_mlflow(project: Project) -> bool:
+    """Whether any Python file, notebook or dvc.yaml (whose cmd may set MLFLOW_...) of
+    the repository names MLflow at all: bytes searched, nothing parsed."""
+    for rel in project.walk_files("dvc.yaml", suffixes=(".py", ".ipynb"), dvcignore=False):
+        try:
+            if _MLFLOW.search(project.path(rel).read_bytes()):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _view(pipeline: Pipeline, dvc_project: DvcProject) -> Pipeline:
+    """The stages of one DVC project addressed as DVC does in its folder (as its map
+    names them); the whole pipeline unchanged for the project at the git root."""
+    part = pipeline.part(dvc_project.root)
+    if dvc_project.root == ".":
+        return part
+    return Pipeline(
+        stages={
+            dvc_project.inner_address(a): dataclasses.replace(
+                s, address=dvc_project.inner_address(a)
+            )
+            for a, s in part.stages.items()
+        },
+        problems={dvc_project.inner(f): m for f, m in part.problems.items()},
+    )
+
+
+def _check_map(
+    settings: dict[str, Any],
+    emap: ExperimentMap,
+    pipeline: Pipeline,
+    scanner: StageScanner,
+    found: dict[tuple[str, int, int, str], Finding],
+) -> None:
+    """The findings of one map against the stages of its DVC project, into `found`."""
 
     def add(finding: Finding) -> None:
         found.setdefault((finding.path, finding.line, finding.column, finding.code), finding)
@@ -159,13 +228,11 @@ def check(context: CheckContext) -> Iterator[Finding]:
     if emap.tracking_uri and is_file_store(emap.tracking_uri):
         add(_file_store(emap.path, emap.mark_of(("tracking_uri",)), emap.tracking_uri, "map"))
 
-    pipeline = pipeline_of(project)
     for entry in emap.stages:
         matched = any(entry.matches(address) for address in pipeline.stages)
         if not matched and _dvcfile_of(entry.pattern) not in pipeline.problems:
             add(_unknown_stage(emap, entry, list(pipeline.stages)))
 
-    scanner = StageScanner(project)
     by_id: list[tuple[Claim, MappedStage, str]] = []  # checkable on the server only
     for stage in pipeline.stages.values():
         scan = scanner.scan(stage)
@@ -196,7 +263,6 @@ def check(context: CheckContext) -> Iterator[Finding]:
             found.pop((claim.path, claim.mark.line, claim.mark.column, "DG605"), None)
             if mismatch:
                 add(mismatch)
-    return iter(found.values())
 
 
 def _settings(context: CheckContext) -> dict[str, Any]:
