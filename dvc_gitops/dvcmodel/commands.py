@@ -9,6 +9,7 @@ cannot read (unbalanced quotes) yields no scripts.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shlex
@@ -248,6 +249,16 @@ _BLANKS = re.compile(r"[ \t\r]+")
 
 
 def _split(cmd: str) -> list[str]:
+    return list(_split_once(cmd))
+
+
+@functools.lru_cache(maxsize=8192)
+def _split_once(cmd: str) -> tuple[str, ...]:
+    """Each command is split several times per run (parsable? scripts? deps?): once."""
+    return tuple(_shell_split(cmd))
+
+
+def _shell_split(cmd: str) -> list[str]:
     # A backslash-newline continues the line; shlex would keep the newline as a word.
     text = re.sub(r"\\\r?\n", " ", cmd)
     if not _SHLEX_SPECIAL.search(text):

@@ -75,21 +75,9 @@ def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
         sourced = [norm_path(posixpath.join(roots[0], m)) for m in _R_SOURCE.findall(text)]
         return [f for f in dict.fromkeys(sourced) if is_repo_file(project, f)]
 
-    try:
-        # Read directly: these files are not the hook's input (no suppressions in them).
-        raw = (project.root / path).read_bytes()
-    except OSError:
-        return []
-    sources = _notebook_cells(raw) if path.endswith(".ipynb") else [raw]
-    trees = []
-    for source in sources:  # a notebook cell that does not parse spoils only itself
-        try:
-            trees.append(ast.parse(source, filename=path))
-        except (SyntaxError, ValueError):
-            continue
     here = posixpath.dirname(path) or "."
     found: list[str] = []
-    for node in (n for tree in trees for n in ast.walk(tree)):
+    for node in _import_statements(path, project):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found += _resolve_module(alias.name.split("."), roots, project)
@@ -105,6 +93,43 @@ def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
             names = [a.name for a in node.names if a.name != "*"]
             found += _resolve_module(parts, bases, project, names)
     return list(dict.fromkeys(found))
+
+
+def _import_statements(path: str, project: Project) -> list[ast.Import | ast.ImportFrom]:
+    """The import statements of one Python file or notebook (at any depth, in the order
+    `ast.walk` meets them), parsed once per run whatever search path resolves them."""
+    cache = project.cache("imports.statements")
+    if path in cache:
+        return cache[path]  # type: ignore[no-any-return]
+    try:
+        # Read directly: these files are not the hook's input (no suppressions in them).
+        raw = (project.root / path).read_bytes()
+    except OSError:
+        raw = b""
+    sources = _notebook_cells(raw) if path.endswith(".ipynb") else [raw]
+    found: list[ast.Import | ast.ImportFrom] = []
+    for source in sources:  # a notebook cell that does not parse spoils only itself
+        try:
+            tree = ast.parse(source, filename=path)
+        except (SyntaxError, ValueError):
+            continue
+        # Statements only: imports never sit inside expressions, and a walk of every
+        # expression node cost most of the time on large trees.
+        level: list[ast.AST] = [tree]
+        while level:
+            below: list[ast.AST] = []
+            for node in level:
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    found.append(node)
+                for _name, value in ast.iter_fields(node):
+                    if isinstance(value, list):
+                        below += [v for v in value if isinstance(v, _STATEMENT_HOLDERS)]
+            level = below
+    cache[path] = found
+    return found
+
+
+_STATEMENT_HOLDERS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def _notebook_cells(raw: bytes) -> list[bytes]:
