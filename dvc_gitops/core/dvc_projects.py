@@ -19,10 +19,25 @@ import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from dvc_gitops.core.project import Project
+
+class Project(Protocol):
+    """What is read of `core.project.Project` (which asks this module for its dvc.yaml
+    files, so this module does not import it)."""
+
+    root: Path
+
+    @property
+    def folders(self) -> list[tuple[str, list[str], bool]]: ...
+
+    def cache(self, key: str) -> dict[str, Any]: ...
+
+    def walk_files(
+        self, *names: str, suffixes: tuple[str, ...] = (), dvcignore: bool = True
+    ) -> Iterator[str]: ...
+
 
 DVC_DIR = ".dvc"
 

@@ -210,6 +210,7 @@ def test_a_cached_output_committed_to_git(tmp_path: Path) -> None:
             "model.pkl": "m",
             "data/part.csv": "p",
             "notes.txt": "n",
+            ".dvc/config": "",
         },
     )
     git_init(root)
