@@ -1,8 +1,9 @@
 """The DVC projects of a git repository, as DVC itself sees them.
 
-A DVC project is a folder holding a `.dvc/` directory: the git root after `dvc init`, a
-subfolder after `dvc init --subdir`, and any number of them side by side or one inside
-another. Each is a repository of its own for DVC: run anywhere below its folder, `dvc`
+A DVC project is a folder holding a `.dvc/` directory (with the `config` or `.gitignore`
+that `dvc init` writes there; DVC's scratch alone makes none): the git root after `dvc
+init`, a subfolder after `dvc init --subdir`, and any number of them side by side or one
+inside another. Each is a repository of its own for DVC: run anywhere below its folder, `dvc`
 walks up to the nearest `.dvc/` and loads only the dvc.yaml files from there down,
 skipping what that project's `.dvcignore` files hide and every folder holding another
 `.dvc/` (a nested project is never part of its parent's pipeline). Paths here stay
@@ -161,11 +162,20 @@ def dvc_projects(project: Project) -> DvcProjects:
         roots = [
             folder
             for folder, _files, _hidden in project.folders
-            if os.path.isdir(os.path.join(base, folder, DVC_DIR))
+            if _is_dvc_dir(os.path.join(base, folder, DVC_DIR))
         ]
         found = store["all"] = DvcProjects(roots)
     assert isinstance(found, DvcProjects)
     return found
+
+
+def _is_dvc_dir(path: str) -> bool:
+    """A `.dvc/` that `dvc init` made: it writes `config` and `.gitignore`, and a clone has
+    them. A `.dvc/` holding only DVC's scratch (`tmp/`, `cache/`, both git-ignored), left
+    where someone once ran DVC, is no project on a clone."""
+    return os.path.isfile(os.path.join(path, "config")) or os.path.isfile(
+        os.path.join(path, ".gitignore")
+    )
 
 
 class _IgnoreFiles:

@@ -89,9 +89,11 @@ def test_discovery_skips_what_no_one_checks(tmp_path: Path) -> None:
             ".venv/lib/pkg/.dvc/config": "",  # a virtualenv's files are not the project's
             "node_modules/x/.dvc/config": "",
             "notes/.dvc": "a file, not a folder",
+            "ran/.dvc/tmp/btime": "",  # DVC's scratch where someone ran it: no project
+            "ignored/.dvc/.gitignore": "/config.local\n",  # `dvc init` made it, config empty
         },
     )
-    assert [p.root for p in dvc_projects(Project(root))] == ["ml", "ml/deep"]
+    assert [p.root for p in dvc_projects(Project(root))] == ["ignored", "ml", "ml/deep"]
 
 
 def test_each_project_reads_only_its_own_dvcignore_files(tmp_path: Path) -> None:
