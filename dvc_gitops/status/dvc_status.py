@@ -182,12 +182,19 @@ def run_dvc_status(
             )
         where = DvcProject(".")
     inner_targets = [where.inner_address(t) for t in targets]
+    folder = project.root if where.root == "." else project.root / where.root
+    # A `--subdir` project may keep its virtualenv in its own folder.
+    own = None
+    if not dvc and not os.environ.get("VIRTUAL_ENV") and where.root != ".":
+        own = next(
+            (c for env in (folder / ".venv", folder / "venv") if (c := _dvc_in_environment(env))),
+            None,
+        )
     try:
-        command = [*find_dvc(project, dvc), "status", "--json", *inner_targets]
+        command = [*(own or find_dvc(project, dvc)), "status", "--json", *inner_targets]
     except DvcUnavailable as exc:
         return StatusResult(error=str(exc), exit_code=EXIT_NO_DVC)
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    folder = project.root if where.root == "." else project.root / where.root
     ran = run_in_group(command, folder, timeout, env)
     if ran.start_error is not None:
         return StatusResult(
