@@ -16,7 +16,6 @@ cannot run it until someone runs `dvc init` (`orphans`).
 
 from __future__ import annotations
 
-import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,10 @@ class Project(Protocol):
     def folders(self) -> list[tuple[str, list[str], bool]]: ...
 
     def cache(self, key: str) -> dict[str, Any]: ...
+
+    def is_file(self, rel: str) -> bool: ...
+
+    def read_text(self, rel: str) -> str: ...
 
     def walk_files(
         self, *names: str, suffixes: tuple[str, ...] = (), dvcignore: bool = True
@@ -158,24 +161,22 @@ def dvc_projects(project: Project) -> DvcProjects:
     store = project.cache("dvc_projects")
     found = store.get("all")
     if found is None:
-        base = str(project.root)
         roots = [
             folder
             for folder, _files, _hidden in project.folders
-            if _is_dvc_dir(os.path.join(base, folder, DVC_DIR))
+            if _is_dvc_dir(project, DvcProject(folder).prefix + DVC_DIR)
         ]
         found = store["all"] = DvcProjects(roots)
     assert isinstance(found, DvcProjects)
     return found
 
 
-def _is_dvc_dir(path: str) -> bool:
+def _is_dvc_dir(project: Project, rel: str) -> bool:
     """A `.dvc/` that `dvc init` made: it writes `config` and `.gitignore`, and a clone has
     them. A `.dvc/` holding only DVC's scratch (`tmp/`, `cache/`, both git-ignored), left
-    where someone once ran DVC, is no project on a clone."""
-    return os.path.isfile(os.path.join(path, "config")) or os.path.isfile(
-        os.path.join(path, ".gitignore")
-    )
+    where someone once ran DVC, is no project on a clone. Asked of the project's files:
+    the work tree, or the index or commit it reads."""
+    return project.is_file(f"{rel}/config") or project.is_file(f"{rel}/.gitignore")
 
 
 class _IgnoreFiles:
@@ -189,11 +190,10 @@ class _IgnoreFiles:
         if folder not in self.specs:
             spec = None
             rel = ".dvcignore" if folder == "." else f"{folder}/.dvcignore"
-            target = self.project.root / rel
-            if target.is_file():
+            if self.project.is_file(rel):
                 try:
-                    lines = target.read_text(encoding="utf-8").splitlines()
-                except (OSError, UnicodeDecodeError):
+                    lines = self.project.read_text(rel).splitlines()
+                except Exception:  # FileProblem: core.project imports this module
                     lines = []
                 if any(line.strip() and not line.lstrip().startswith("#") for line in lines):
                     import pathspec  # DVC's own matcher; loaded only when there is a pattern
