@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from dvc_gitops.core.project import Project
 from dvc_gitops.dvcmodel.commands import Script, has_code, is_repo_file, kind_of, norm_path
+from dvc_gitops.dvcmodel.packages import package_roots
 
 # Enough for any real project; a generated tree of thousands of modules stops here.
 MAX_IMPORTED_FILES = 2000
@@ -24,16 +25,19 @@ def local_imports(script: Script, project: Project) -> list[str]:
     """The repository's files a Python script, module, notebook or R script loads, transitively.
 
     A Python import counts when it resolves, on the script's search path (its folder, or
-    the current folder for `-m`, then PYTHONPATH), to a file of the repository: `x.py` or
-    a package's non-empty `__init__.py`. The standard library and installed packages (an
-    editable install of the project's own package included) are not followed. An R
+    the current folder for `-m`, then PYTHONPATH, then where the project's own packages
+    import from: its packaging metadata, a src layout, its root), to a file of the
+    repository: `x.py` or a package's non-empty `__init__.py`. The standard library and
+    installed packages are not followed. An R
     script's `source("x.R")` counts when x.R, from the folder R runs in, is a file of the
     repository. The script itself is not listed.
     """
     if script.kind == "r" and script.cwd is not None:
         roots = [script.cwd]  # source("x.R") reads from R's working folder
     elif script.kind in ("python", "module", "notebook") and script.search_path:
-        roots = list(script.search_path)
+        # Then where the project's own packages import from when it is installed or on
+        # the path (a src layout, `pip install -e .`, `PYTHONPATH=.`).
+        roots = list(dict.fromkeys([*script.search_path, *package_roots(project)]))
     else:
         return []
     if script.kind == "module" and not script.path.endswith(".py"):
@@ -80,7 +84,8 @@ def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
     for node in _import_statements(path, project):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                found += _resolve_module(alias.name.split("."), roots, project)
+                parts = alias.name.split(".")
+                found += _resolve_module(parts, _roots_for(parts, roots), project)
         elif isinstance(node, ast.ImportFrom):
             parts = node.module.split(".") if node.module else []
             if node.level:
@@ -89,7 +94,7 @@ def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
                     base = posixpath.dirname(base) or "."
                 bases = [base]
             else:
-                bases = roots
+                bases = _roots_for(parts, roots)
             names = [a.name for a in node.names if a.name != "*"]
             found += _resolve_module(parts, bases, project, names)
     return list(dict.fromkeys(found))
@@ -130,6 +135,16 @@ def _import_statements(path: str, project: Project) -> list[ast.Import | ast.Imp
 
 
 _STATEMENT_HOLDERS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+# Our own runtime helper (`from dvc_gitops.mlflow import start_run`) is an installed
+# dependency of the stages that use it, even in the repository that holds its source.
+_HELPER_PACKAGE = "dvc_gitops"
+
+
+def _roots_for(parts: list[str], roots: list[str]) -> list[str]:
+    """The roots an absolute import is looked up in (none for our runtime helper)."""
+    return [] if parts[:1] == [_HELPER_PACKAGE] else roots
 
 
 def _notebook_cells(raw: bytes) -> list[bytes]:

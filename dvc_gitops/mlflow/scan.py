@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.dvcmodel.commands import scripts_in
+from dvc_gitops.dvcmodel.imports import local_imports
 from dvc_gitops.dvcmodel.model import pipeline_of
 from dvc_gitops.formats.yamldoc import Mark, YamlProblem
 
@@ -518,7 +519,6 @@ class StageScanner:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.files: dict[tuple[str, str], ScriptScan] = {}
-        self.imported: dict[tuple[str, str], list[str]] = {}  # (file, wdir) -> its modules
 
     def scan(self, stage: Stage) -> StageScan:
         result = StageScan(stage.address)
@@ -526,7 +526,13 @@ class StageScanner:
             experiments, uris = scan_cmd(cmd, stage.dvcfile, stage.cmd_mark)
             result.experiments.extend(experiments)
             result.tracking_uris.extend(uris)
-        queue = [s.path for cmd in stage.cmds for s in self._sources(cmd, stage.wdir)]
+        # The scripts, then the repository modules they import: found by the same resolver
+        # as check-dvc-deps' imports (cmd_scripts.local_imports), so both see one code base.
+        queue: list[str] = []
+        for cmd in stage.cmds:
+            for script in self._sources(cmd, stage.wdir):
+                queue.append(script.path)
+                queue.extend(local_imports(script, self.project))
         seen: set[str] = set()
         while queue and len(seen) < MAX_FILES_PER_STAGE:
             path = queue.pop(0)
@@ -542,10 +548,6 @@ class StageScanner:
             for model in scan.registered_models:
                 if model not in result.registered_models:
                     result.registered_models.append(model)
-            key = (path, stage.wdir)
-            if key not in self.imported:
-                self.imported[key] = list(self._local_imports(path, scan, stage.wdir))
-            queue.extend(self.imported[key])
         return result
 
     def _sources(self, cmd: str, wdir: str) -> Iterator[Any]:
@@ -602,36 +604,6 @@ class StageScanner:
             return self.project.yaml(rel).data
         except (FileProblem, YamlProblem, ValueError):
             return None
-
-    def _local_imports(self, path: str, scan: ScriptScan, wdir: str) -> Iterator[str]:
-        """Repository files for the modules a script imports (its folder, wdir, root)."""
-        here = posixpath.dirname(path) or "."
-        for module, level in scan.imports:
-            if not module and not level:
-                continue
-            if not level and module.split(".")[0] == HELPER_PACKAGE:
-                # Our runtime helper is known by name (`uses_helper`); its source is not
-                # the stage's code even when it sits in the repository (as in ours).
-                continue
-            if level:
-                base = here
-                for _ in range(level - 1):
-                    base = posixpath.dirname(base) or "."
-                roots = [base]
-            else:
-                roots = list(dict.fromkeys([here, wdir, ".", "src"]))
-            relative = module.replace(".", "/")
-            for root in roots:
-                stem = posixpath.normpath(posixpath.join(root, relative)) if relative else root
-                if stem.startswith(".."):
-                    continue
-                for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
-                    if self.project.path(candidate).is_file():
-                        yield candidate
-                        break
-                else:
-                    continue
-                break
 
 
 def proposed_entries(project: Project) -> list[tuple[str, str, str | None, str]]:

@@ -233,14 +233,41 @@ def imports(cmd: str, project: Project) -> list[str]:
 
 
 def test_local_imports_follow_the_python_search_path(import_project: Project) -> None:
-    # `python src/train.py` puts src/ first on sys.path, and nothing of the repo else.
+    # `python src/train.py` puts src/ first on sys.path; `from src import helpers` and
+    # `common.config` then run only with the root on the path (PYTHONPATH=., an install):
+    # the project's own packages, looked up after the script's folder.
     assert imports("python src/train.py", import_project) == [
         "src/utils.py",
         "src/features/build.py",  # a package's empty __init__.py is left out
+        "src/helpers.py",
+        "common/__init__.py",
+        "common/config.py",
         "src/optional_local.py",
         "src/io.py",  # transitively, relative
         "src/features/steps.py",
     ]
+
+
+def test_an_installed_src_layout_package_is_the_projects_code(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'cnn'\n",
+            "src/cnn_classifier/__init__.py": "",
+            "src/cnn_classifier/components/model.py": "from cnn_classifier.utils import io\n",
+            "src/cnn_classifier/utils/io.py": "",
+            "main.py": "from cnn_classifier.components.model import Model\nimport yaml\n",
+            "dvc_gitops/mlflow.py": "",
+            "pipeline/uses_helper.py": "from dvc_gitops.mlflow import start_run\n",
+        },
+    )
+    project = Project(tmp_path)
+    assert imports("python main.py", project) == [
+        "src/cnn_classifier/components/model.py",
+        "src/cnn_classifier/utils/io.py",
+    ]
+    # our runtime helper is an installed dependency, even where its source sits
+    assert imports("python pipeline/uses_helper.py", project) == []
 
 
 def test_launchers_search_like_python(import_project: Project) -> None:

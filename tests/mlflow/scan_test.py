@@ -388,7 +388,8 @@ def test_stage_scan_follows_local_imports_and_notebooks(
     scanner = StageScanner(project)
     stages = pipeline_of(project).stages
     a = scanner.scan(stages["a"])
-    assert sorted(a.files) == ["pkg/__init__.py", "pkg/helpers.py", "pkg/other.py", "pkg/run.py"]
+    # the imports check-dvc-deps follows (an empty __init__.py holds no code to scan)
+    assert sorted(a.files) == ["pkg/helpers.py", "pkg/other.py", "pkg/run.py"]
     assert [(c.path, c.value) for c in a.experiments] == [("pkg/helpers.py", "deep")]
     b = scanner.scan(stages["b"])
     assert [u.what for u in b.uses] == ["import mlflow"]

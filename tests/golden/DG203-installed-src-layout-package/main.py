@@ -1,0 +1,3 @@
+from cnn_classifier.components.model import train
+
+train()
