@@ -35,7 +35,9 @@ HOOKS = (
         (_MODEL + "schema_check", _MODEL + "graph", _MODEL + "params"),
         offline=True,
     ),
-    Hook("check-dvc-deps", ("DG20",), (_MODEL + "deps",), offline=True),
+    Hook(
+        "check-dvc-deps", ("DG20", "DG25"), (_MODEL + "deps", _MODEL + "code_reads"), offline=True
+    ),
     Hook("dvc-status", ("DG40",), ("dvc_gitops.status.dvc_status",), offline=False),
     Hook("check-dvc-pinned", ("DG5",), ("dvc_gitops.pins.rules",), offline=True),
     Hook("check-mlflow-map", ("DG6",), ("dvc_gitops.mlflow.rules",), offline=True),

@@ -167,6 +167,19 @@ def scripts_in(cmd: str, wdir: str, project: Project) -> list[Script]:
     return list(found)
 
 
+def missing_scripts(cmd: str, wdir: str, project: Project) -> list[Script]:
+    """The scripts `cmd` runs from `wdir` (python x.py, Rscript, bash, ./x) that do not exist.
+
+    Only paths inside the repository; a word with `$` or after an unknown `cd` is not read.
+    """
+    reader = _Reader(project, norm_path(wdir))
+    try:
+        reader.read(_split(cmd))
+    except ValueError:
+        return []
+    return list({s.path: s for s in reader.missing}.values())
+
+
 def _scripts_in(cmd: str, wdir: str, project: Project) -> list[Script]:
     reader = _Reader(project, norm_path(wdir))
     try:
@@ -270,6 +283,23 @@ def _shell_split(cmd: str) -> list[str]:
     return list(lexer)
 
 
+# papermill options that take two words: `-p NAME VALUE`
+_PAPERMILL_PAIRS = frozenset({"-p", "--parameters", "-r", "--parameters_raw"})
+
+
+def _drop_papermill_pairs(args: list[str]) -> list[str]:
+    """papermill's arguments without its `-p NAME VALUE` pairs (the rest reads as usual)."""
+    kept: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] in _PAPERMILL_PAIRS:
+            i += 3
+            continue
+        kept.append(args[i])
+        i += 1
+    return kept
+
+
 def _is_operator(word: str) -> bool:
     return bool(word) and all(c in _OPERATOR_CHARS for c in word)
 
@@ -286,6 +316,8 @@ class _Reader:
     found: list[Script] = field(default_factory=list)
     depth: int = 0  # nesting of `bash -c '...'`
     exported: dict[str, str] = field(default_factory=dict)  # `export A=1 && ...`
+    # Scripts the command runs that are no file of the repository (kind "argument" aside)
+    missing: list[Script] = field(default_factory=list)
 
     def read(self, words: Sequence[str]) -> None:
         """Walk the words command by command, following `cd` and subshells."""
@@ -345,6 +377,7 @@ class _Reader:
         elif name == "papermill":
             # the second positional is the executed copy papermill writes: an output
             count = len(self.found)
+            args = _drop_papermill_pairs(args)
             self._first_positional(args, "notebook", _PAPERMILL_VALUE, scan_rest=False)
             if len(self.found) > count and self.cwd is not None:
                 # papermill's kernel runs in papermill's own folder (without --cwd)
@@ -457,9 +490,16 @@ class _Reader:
         """Record `word` as a script of `kind` when it names a repository file."""
         path = self._resolve(word)
         if path is None or not self._is_source_file(path):
+            if path is not None and kind != "argument" and self._is_absent(path):
+                self.missing.append(Script(path, kind, token or word, cwd=self.cwd))
             return False
         self.found.append(Script(path, kind, token or word, cwd=self.cwd))
         return True
+
+    def _is_absent(self, path: str) -> bool:
+        if path == "." or any(part in SKIPPED_DIRS for part in path.split("/")):
+            return False
+        return kind_of(self.project, path) == ""
 
     def _is_source_file(self, path: str) -> bool:
         # Environments and caches inside the repo are not the project's code.
@@ -558,6 +598,15 @@ class _Reader:
                     script = Script(found, "module", module, search_path, self.cwd)
                     self.found.append(script)
                     return
+        # `-m pkg.mod` whose package is the repository's but whose module is not there
+        top, _, rest = module.partition(".")
+        for root in dict.fromkeys([*roots, ".", "src"]):
+            package = norm_path(posixpath.join(root, top))
+            if rest and self._is_source_file(package + "/__init__.py"):
+                path = norm_path(posixpath.join(root, relative)) + ".py"
+                if self._is_absent(path) and self._is_absent(path[:-3]):
+                    self.missing.append(Script(path, "module", module, (root,), self.cwd))
+                return
 
     def _r(self, args: list[str]) -> None:
         # `R -f x.R`, `R --file=x.R`, `R CMD BATCH x.R`
@@ -583,6 +632,7 @@ class _Reader:
                     except ValueError:
                         return
                     self.found.extend(inner.found)
+                    self.missing.extend(inner.missing)
                 return
             i += 2 if arg in ("-o", "+o", "-O", "+O") else 1
         if i < len(args) and args[i] == "--":

@@ -24,6 +24,7 @@ from dvc_gitops.core import suppressions
 from dvc_gitops.core.findings import Finding, Rule
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.core.runner import CheckContext
+from dvc_gitops.dvcmodel.code_reads import check_reads
 from dvc_gitops.dvcmodel.commands import (
     Script,
     is_parsable,
@@ -34,6 +35,7 @@ from dvc_gitops.dvcmodel.commands import (
 )
 from dvc_gitops.dvcmodel.imports import local_imports
 from dvc_gitops.dvcmodel.model import pipeline_of
+from dvc_gitops.dvcmodel.packages import package_roots
 from dvc_gitops.formats.yamldoc import JsonPath, Mark, YamlDoc, YamlProblem, load
 
 if TYPE_CHECKING:
@@ -122,6 +124,12 @@ class _Missing:
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
+    """The deps rules (DG20x), then what the stages' code reads (DG25x)."""
+    yield from _check_deps(context)
+    yield from check_reads(context, add_deps, _line_moves)
+
+
+def _check_deps(context: CheckContext) -> Iterator[Finding]:
     """DG201/DG203 for scripts and imports no dep covers, DG202 for unreadable commands.
 
     With `context.fix`, the missing deps are written first and only what is left is
@@ -225,6 +233,9 @@ def _missing(
                     (inner, script.path, NESTED_SCRIPT_NOT_IN_DEPS)
                     for inner in scripts_run_by(script, project)
                 ]
+            if n == 0:  # Python files listed as deps are the stage's code: their imports too
+                run = {s.path for s, _, _ in wanted}
+                wanted += [(s, None, SCRIPT_NOT_IN_DEPS) for s in _python_deps(stage, run, project)]
             for script, _, _ in list(wanted):
                 wanted += [
                     (Script(module, "import", module), script.path, IMPORT_NOT_IN_DEPS)
@@ -241,6 +252,21 @@ def _missing(
                 if stage.name not in item.stages:
                     item.stages.append(stage.name)
     return list(found.values())
+
+
+def _python_deps(stage: Stage, run: set[str], project: Project) -> list[Script]:
+    """The stage's `.py` deps that its command does not run, as scripts whose imports count.
+
+    Python finds their imports from their own folder (run as a script) or from where the
+    project's own packages import (imported); both are asked.
+    """
+    found = []
+    for dep in stage.deps:
+        if dep.path.endswith(".py") and dep.path not in run and project.path(dep.path).is_file():
+            folder = posixpath.dirname(dep.path) or "."
+            search = tuple(dict.fromkeys([folder, *package_roots(project)]))
+            found.append(Script(dep.path, "python", dep.path, search, stage.wdir))
+    return found
 
 
 def _templated(
@@ -415,11 +441,17 @@ def _line_moves(before: str, after: str) -> dict[int, int]:
     return moves
 
 
-def add_deps(doc: YamlDoc, mapping: JsonPath, deps: Sequence[str]) -> str | None:
-    """`doc.text` with `deps` appended to the `deps` of the stage at `mapping`.
+def add_deps(
+    doc: YamlDoc,
+    mapping: JsonPath,
+    deps: Sequence[str | tuple[str, str]],
+    field: str = "deps",
+) -> str | None:
+    """`doc.text` with `deps` appended to the `field` list (`deps`, `params`) at `mapping`.
 
-    Only new lines (or, in a flow list, new items) are inserted; every other byte stays.
-    None when no edit both parses and yields exactly the wanted data.
+    An item is a string, or (file, key) for a `params:` entry of another file, written
+    `- file: [key]`. Only new lines (or, in a flow list, new items) are inserted; every
+    other byte stays. None when no edit both parses and yields exactly the wanted data.
     """
     node = doc.node(mapping)
     if not isinstance(node, yaml.MappingNode) or node.flow_style or not deps:
@@ -435,14 +467,15 @@ def add_deps(doc: YamlDoc, mapping: JsonPath, deps: Sequence[str]) -> str | None
     for step in mapping:
         target = target[step]
     candidates: list[str] = []
-    if "deps" in keys:
-        value = keys["deps"][1]
-        if not isinstance(value, yaml.SequenceNode) or not isinstance(target["deps"], list):
+    data = [_datum(d) for d in deps]
+    if field in keys:
+        value = keys[field][1]
+        if not isinstance(value, yaml.SequenceNode) or not isinstance(target[field], list):
             return None
-        target["deps"] = [*target["deps"], *deps]
+        target[field] = [*target[field], *data]
         style = _style(value)
         if value.flow_style:
-            items = ", ".join(_scalar(d, style) for d in deps)
+            items = ", ".join(_item(d, style, flow=True) for d in deps)
             if value.value:
                 end = value.value[-1].end_mark
                 candidates.append(_insert_at(lines, end.line, end.column, ", " + items))
@@ -454,7 +487,7 @@ def add_deps(doc: YamlDoc, mapping: JsonPath, deps: Sequence[str]) -> str | None
             prefix = lines[first.line][: first.column]
             if not _ITEM_PREFIX.fullmatch(prefix):
                 return None
-            new = "".join(prefix + _scalar(d, style) + nl for d in deps)
+            new = "".join(prefix + _item(d, style) + nl for d in deps)
             for line in _lines_after(lines, value.value[-1]):
                 candidates.append(_insert_lines(lines, line, new, nl))
     else:
@@ -466,8 +499,8 @@ def add_deps(doc: YamlDoc, mapping: JsonPath, deps: Sequence[str]) -> str | None
             return None  # `cmd` does not open its line: leave such a layout alone
         indent = lines[start.line][: start.column]
         item = indent + _list_indent(keys, lines)
-        new = indent + "deps:" + nl + "".join(item + _scalar(d, None) + nl for d in deps)
-        target["deps"] = list(deps)
+        new = indent + field + ":" + nl + "".join(item + _item(d, None) + nl for d in deps)
+        target[field] = data
         for line in _lines_after(lines, value):
             candidates.append(_insert_lines(lines, line, new, nl))
     for text in candidates:
@@ -537,6 +570,18 @@ def _list_indent(keys: dict[str, tuple[yaml.Node, yaml.Node]], lines: list[str])
             if _ITEM_PREFIX.fullmatch(prefix) and len(prefix) >= column:
                 return prefix[column:]
     return "  - "
+
+
+def _datum(item: str | tuple[str, str]) -> Any:
+    return item if isinstance(item, str) else {item[0]: [item[1]]}
+
+
+def _item(item: str | tuple[str, str], style: str | None, flow: bool = False) -> str:
+    """A list item's text: a string, or a `file: [key]` params entry."""
+    if isinstance(item, str):
+        return _scalar(item, style)
+    text = f"{_scalar(item[0], style)}: [{_scalar(item[1], style)}]"
+    return "{" + text + "}" if flow else text
 
 
 def _style(sequence: yaml.SequenceNode) -> str | None:

@@ -269,11 +269,12 @@ SCRIPTS = {
 def findings_of(
     make_repo: Callable[..., Path], dvc_yaml: str, extra: dict[str, str] | None = None
 ) -> list[tuple[int, int, str, str]]:
-    """(line, column, code, message) of each check-dvc-deps finding on this dvc.yaml."""
+    """(line, column, code, message) of each deps finding (DG20x) on this dvc.yaml."""
     root = make_repo({**SCRIPTS, "dvc.yaml": y(dvc_yaml), **(extra or {})})
     project = Project(root)
     context = CheckContext(project, None)
-    return sorted((f.line, f.column, f.code, f.message) for f in CHECK.run(context))
+    found = (f for f in CHECK.run(context) if f.code.startswith("DG20"))
+    return sorted((f.line, f.column, f.code, f.message) for f in found)
 
 
 # (name, dvc.yaml, [(line, column, the dep line the message asks for) ...])
@@ -359,7 +360,7 @@ STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
         [],
     ),
     (
-        "a script that does not exist is not this hook's finding",
+        "a script that does not exist is not a deps finding (DG252's)",
         "stages:\n  t:\n    cmd: python src/missing.py\n",
         [],
     ),
@@ -613,7 +614,8 @@ def test_corpus_agrees_with_a_simple_reading(tmp_path: Path) -> None:
                         wanted.add((stage.name, posixpath.relpath(path, stage.wdir)))
         project = Project(root)
         stages += len(pipeline_of(project).stages)
-        findings = list(CHECK.run(CheckContext(project, None)))
+        # the deps rules only: the scripts materialised empty are no code to read
+        findings = [f for f in CHECK.run(CheckContext(project, None)) if f.code < "DG21"]
         assert all(f.code in ("DG201", "DG202", "DG203") for f in findings)
         got = {
             (name, dep)

@@ -1,0 +1,2 @@
+def name_of(section):
+    return section.upper()
