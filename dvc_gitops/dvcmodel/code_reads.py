@@ -31,7 +31,7 @@ from dvc_gitops.dvcmodel.params_read import (
     Read,
     _Scan,
     prepare_module,
-    scan_code,
+    scan_prepared,
     scan_r,
 )
 
@@ -124,6 +124,7 @@ class StageReads:
             tuple[str, str, tuple[str, ...], tuple[str, ...]], tuple[list[Read], list[PathUse]]
         ] = {}
         self.modules: dict[tuple[str, str, tuple[str, ...]], _Scan | None] = {}
+        self.prepared: dict[tuple[str, str, tuple[str, ...]], _Scan | None] = {}
         # (stage address, file) pairs DG254 reported: DG256 does not report them again
         self.passed: set[tuple[str, str]] = set()
 
@@ -204,21 +205,36 @@ class StageReads:
     def _scan(
         self, path: str, cwd: str, argv: Sequence[str], roots: tuple[str, ...]
     ) -> tuple[list[Read], list[PathUse]]:
-        key = (path, cwd, tuple(argv), roots)
+        if path.endswith(".py"):
+            # One parse per file and setting; a foreach of a thousand members passes a
+            # thousand argvs, which matter only to a file that reads its arguments.
+            prepared = self._prepared(path, cwd, roots)
+            if prepared is None:
+                return [], []
+            key = (path, cwd, tuple(argv) if prepared.uses_argv else (), roots)
+            if key not in self.scans:
+                self.scans[key] = scan_prepared(prepared, argv)
+            return self.scans[key]
+        key = (path, cwd, (), roots)
         if key not in self.scans:
-            try:
-                text = self.project.read_text(path)
-            except FileProblem:
-                text = ""
-            if path.lower().endswith(".r"):
-                self.scans[key] = (scan_r(text, path, cwd, self.files), [])
-            elif path.endswith(".py"):
-                self.scans[key] = scan_code(
-                    text, path, cwd, self.files, argv, lambda d, i: self._module(d, i, cwd, roots)
-                )
-            else:
-                self.scans[key] = ([], [])
+            text = self._text(path)
+            is_r = path.lower().endswith(".r")
+            self.scans[key] = (scan_r(text, path, cwd, self.files) if is_r else [], [])
         return self.scans[key]
+
+    def _text(self, path: str) -> str:
+        try:
+            return self.project.read_text(path)
+        except FileProblem:
+            return ""
+
+    def _prepared(self, path: str, cwd: str, roots: tuple[str, ...]) -> _Scan | None:
+        key = (path, cwd, roots)
+        if key not in self.prepared:
+            self.prepared[key] = prepare_module(
+                self._text(path), path, cwd, self.files, lambda d, i: self._module(d, i, cwd, roots)
+            )
+        return self.prepared[key]
 
     def undeclared(self, stage: Stage) -> list[Undeclared]:
         """The reads of `stage`'s code that its params and deps leave uncovered."""

@@ -344,6 +344,16 @@ def scan_code(
         return [], []
 
 
+def scan_prepared(scan: _Scan, argv: Sequence[str]) -> tuple[list[Read], list[PathUse]]:
+    """Run a prepared scan (prepare_module) with the words the command passes the script."""
+    scan.argv = list(argv)
+    scan.reads, scan.paths, scan.dynamic = {}, {}, set()
+    try:
+        return scan.run(), list(scan.paths.values())
+    except RecursionError:
+        return [], []
+
+
 def prepare_module(
     text: str, path: str, cwd: str, files: ParamsFiles, modules: ModuleScans | None
 ) -> _Scan | None:
@@ -479,6 +489,7 @@ class _Scan:
         self.positionals: list[_Option] = []
         self.reads: dict[tuple[str, tuple[str, ...], tuple[str, ...] | None], Read] = {}
         self.paths: dict[str, PathUse] = {}
+        self._own: dict[int, list[ast.AST]] = {}
         self.conditional: set[int] = set()  # ids of nodes only some runs reach
         # (file, key) of values read with a key known only at run time
         self.dynamic: set[tuple[str | None, tuple[str, ...]]] = set()
@@ -486,6 +497,20 @@ class _Scan:
         self.with_bound: dict[int, ast.expr] = {}
 
     # setup ------------------------------------------------------------------------------
+    def own(self, scope: ast.AST) -> list[ast.AST]:
+        """The nodes of a scope's own body, listed once per scan."""
+        found = self._own.get(id(scope))
+        if found is None:
+            found = self._own[id(scope)] = list(_own_nodes(scope))
+        return found
+
+    @property
+    def uses_argv(self) -> bool:
+        """Whether what the command passes can change what this file reads."""
+        return bool(self.options) or any(
+            isinstance(n, ast.Attribute) and n.attr == "argv" for n in ast.walk(self.tree)
+        )
+
     def prepare(self) -> None:
         """Read the imports, scopes, functions and argparse options (once)."""
         if self.scopes:
@@ -509,7 +534,7 @@ class _Scan:
         stack: list[tuple[ast.AST, _ScopeInfo]] = [(self.tree, module)]
         while stack:
             owner, info = stack.pop()
-            for node in _own_nodes(owner):
+            for node in self.own(owner):
                 if isinstance(node, ast.ClassDef):
                     for item in node.body:
                         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -620,7 +645,7 @@ class _Scan:
     ) -> list[tuple[ast.AST, _Frame]]:
         """Record the reads of one scope; return the calls that pass a value down."""
         passed: list[tuple[ast.AST, _Frame]] = []
-        for node in _own_nodes(scope):
+        for node in self.own(scope):
             if isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
                 continue
             if isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)):
@@ -1014,7 +1039,7 @@ class _Scan:
         inner = _Frame(info, module, args)
         values = [
             self.value(node.value, inner, depth + 1)
-            for node in _own_nodes(function)
+            for node in self.own(function)
             if isinstance(node, ast.Return) and node.value is not None
         ]
         if values and all(v == values[0] for v in values) and values[0] is not None:
