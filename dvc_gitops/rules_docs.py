@@ -24,6 +24,8 @@ PAGES = SOURCE_ROOT / "docs" / "rules"
 
 # Files of a golden case that drive the test rather than form the example's input.
 CONTROL_FILES = {"args.txt", "expected.txt", ".golden-git", "mlflow-server.yaml"}
+# A case file its own .gitignore hides is stored under this suffix (shown without it).
+GITIGNORED = ".gitignored"
 # A case's folder of corrected files: the page's "Write instead", never the case's input.
 INSTEAD = "instead"
 # DVC's cache inside a case: files named by their hash, not what a user writes.
@@ -137,7 +139,7 @@ def _files(folder: Path, skip: str = "") -> list[str]:
     """Each input file under `folder` as a name and a fenced block (control files left out)."""
     lines = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        name = path.relative_to(folder).as_posix()
+        name = path.relative_to(folder).as_posix().removesuffix(GITIGNORED)
         if name in CONTROL_FILES or name.endswith(".expected"):
             continue
         if skip and name.split("/", 1)[0] == skip:

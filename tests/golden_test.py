@@ -26,7 +26,7 @@ import pytest
 import yaml
 from conftest import git_init
 
-from dvc_gitops.rules_docs import CONTROL_FILES, INSTEAD
+from dvc_gitops.rules_docs import CONTROL_FILES, GITIGNORED, INSTEAD
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.is_dir() else []
@@ -53,6 +53,10 @@ def run_case(case: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> str:
         ],
         symlinks=True,
     )
+    # A file the case's .gitignore hides is stored as NAME.gitignored (so this repository can
+    # commit it) and takes its real name in the scratch copy, where git then ignores it.
+    for stored in list(work.rglob(f"*{GITIGNORED}")):
+        stored.rename(stored.with_name(stored.name.removesuffix(GITIGNORED)))
     if (case / ".golden-git").exists():
         git_init(work)
     args_file = case / "args.txt"

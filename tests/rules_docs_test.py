@@ -20,6 +20,7 @@ from dvc_gitops.core.catalog import hook_of
 from dvc_gitops.core.findings import Rule
 from dvc_gitops.rules_docs import (
     CONTROL_FILES,
+    GITIGNORED,
     INSTEAD,
     PAGES,
     all_rules,
@@ -88,6 +89,8 @@ def run_instead(case: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> t
         symlinks=True,
     )
     shutil.copytree(case / INSTEAD, work, dirs_exist_ok=True)
+    for stored in list(work.rglob(f"*{GITIGNORED}")):
+        stored.rename(stored.with_name(stored.name.removesuffix(GITIGNORED)))
     if (case / ".golden-git").exists():
         git_init(work)
     args_file = case / "args.txt"
