@@ -16,7 +16,8 @@ import click
 
 from dvc_gitops import __version__
 from dvc_gitops.core.catalog import COMMANDS, SHARED_PREFIX, offline_hooks
-from dvc_gitops.core.project import find_root
+from dvc_gitops.core.findings import Finding
+from dvc_gitops.core.project import Project, find_root
 from dvc_gitops.core.runner import Check, common_options, execute, guarded
 
 
@@ -69,6 +70,7 @@ def check_command(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     debug: bool,
+    baseline: str | None,
     fix: bool,
     paths: tuple[str, ...],
 ) -> None:
@@ -88,8 +90,55 @@ def check_command(
         select=select,
         ignore=ignore,
         fix=fix,
+        baseline=baseline,
     )
     raise click.exceptions.Exit(code)
+
+
+def todays_findings(project: Project) -> list[Finding]:
+    """Every finding of the offline checks, no baseline subtracted (what one records)."""
+    from dvc_gitops.core.runner import CheckContext, run_checks
+
+    checks = offline_checks(project.config.may_select)
+    return run_checks(project, checks, CheckContext(project, None), baseline="")
+
+
+@click.command("baseline")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The baseline file (default: the `baseline` config key, else "
+    ".dvc-gitops-baseline.json at the repository root).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.argument("folder", required=False, type=click.Path(file_okay=False))
+def baseline_command(output: str | None, debug: bool, folder: str | None) -> None:
+    """Record today's findings of every offline check, so that `check` and the hooks
+    report only new ones. Run it again to drop what was fixed."""
+    from dvc_gitops.core import baseline as baselines
+
+    if folder and not Path(folder).is_dir():
+        raise click.UsageError(f"{folder}: no such folder")
+    root = find_root(Path(folder) if folder else Path.cwd())
+    project = Project(root)
+    name = output or project.config.baseline or baselines.DEFAULT_FILE
+    target = Path(output) if output else project.root / name
+    shown = project.rel(target)
+    if shown.startswith("../"):
+        raise click.UsageError(f"{output}: the baseline must be inside the repository {root}")
+    text = baselines.render(project, todays_findings(project))
+    changed = baselines.write(project.root / shown, text)
+    count = text.count('"fingerprint"')
+    state = "written" if changed else "unchanged"
+    click.echo(f"{shown}: {state}, {count} finding{'' if count == 1 else 's'} recorded.")
+    if project.config.baseline != shown:
+        click.echo(
+            f"Use it: `dvc-gitops check --baseline {shown}`, or for every hook add "
+            f'`baseline = "{shown}"` to [tool.dvc-gitops] (`dvc-gitops init --baseline`).'
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -71,6 +71,7 @@ COMMANDS = {
     "export": "dvc_gitops.export.group:export_group",
     "cost": "dvc_gitops.storage.cost:cost_command",
     "review": "dvc_gitops.review.command:review_command",
+    "baseline": "dvc_gitops.cli:baseline_command",
 }
 
 

@@ -26,7 +26,7 @@ class ConfigError(Exception):
     """The user's configuration or command line is wrong: exit 2 with this one line."""
 
 
-COMMON_KEYS = ("select", "ignore", "per-file-ignores", "warn-only", "exclude")
+COMMON_KEYS = ("select", "ignore", "per-file-ignores", "warn-only", "exclude", "baseline")
 # The hooks' own tables; each hook validates the keys of its table when it runs.
 SECTIONS = ("status", "pinned", "mlflow", "remote", "lock")
 
@@ -41,6 +41,8 @@ class Config:
     # Globs of paths the checks never read (fixtures, vendored code); a folder that
     # matches hides everything below it.
     exclude: list[str] = field(default_factory=list)
+    # The baseline file every run subtracts (repo-relative), so hooks need no argument.
+    baseline: str | None = None
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def section(self, name: str, schema: Mapping[str, type | tuple[type, ...]]) -> dict[str, Any]:
@@ -154,6 +156,12 @@ def _from_table(table: dict[str, Any], source: str) -> Config:
     config.ignore = _codes(table, "ignore", source)
     config.warn_only = _codes(table, "warn-only", source)
     config.exclude = _globs(table, "exclude", source)
+    baseline = table.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
+        raise ConfigError(
+            f"{source}: 'baseline' must be a file name like \".dvc-gitops-baseline.json\""
+        )
+    config.baseline = baseline.strip() if isinstance(baseline, str) else None
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{source}: 'per-file-ignores' must be a table of glob = [codes]")

@@ -114,3 +114,14 @@ UNREADABLE_FILE = Rule(
     "hide exactly the files nobody looked at.",
     fix="Make the file readable, or exclude it from the hook's `files`.",
 )
+STALE_BASELINE_ENTRY = Rule(
+    "DG003",
+    "stale-baseline-entry",
+    "warning",
+    "A baseline entry that no longer matches a finding: the problem was fixed, or what it "
+    "is about was renamed.",
+    why="A baseline is a list of known problems to fix one day; an entry whose problem is "
+    "gone would silently hide the next problem that happens to look the same.",
+    fix="Run `dvc-gitops baseline` to write the file again from today's findings, and "
+    "commit it: it only shrinks.",
+)

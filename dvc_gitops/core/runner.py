@@ -72,8 +72,10 @@ def run_checks(
     context: CheckContext,
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
+    baseline: str | None = None,
 ) -> list[Finding]:
-    """Every finding the checks report, filtered by config and suppressions, sorted."""
+    """Every finding the checks report, filtered by config, suppressions and the
+    baseline file (repo-relative; the config's when None), sorted."""
     config = project.config
     config.narrow(select, ignore)
     raw: list[Finding] = []
@@ -87,7 +89,20 @@ def run_checks(
         return matches(code, active_prefixes) and config.is_selected(code)
 
     kept = suppressions.apply(project, set(raw), active)
-    return sorted(f for f in kept if config.is_selected(f.code, f.path))
+    found = sorted(f for f in kept if config.is_selected(f.code, f.path))
+    baseline = baseline if baseline is not None else config.baseline
+    if not baseline:
+        return found
+    from dvc_gitops.core import baseline as baselines  # only runs that use one pay for it
+
+    def covered(entry: baselines.Entry) -> bool:
+        # The run would have seen this finding again: its code was checked in its file.
+        in_files = context.files is None or entry.path in context.files
+        return in_files and active(entry.code) and config.is_selected(entry.code, entry.path)
+
+    entries = baselines.read(project, baseline)
+    left = baselines.subtract(project, found, entries, baseline, covered)
+    return sorted(f for f in left if config.is_selected(f.code, f.path))
 
 
 def exit_code(findings: Iterable[Finding], project: Project, context: CheckContext) -> int:
@@ -168,6 +183,14 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--ignore", multiple=True, help="Skip these codes or prefixes (comma-separated)."
             ),
+            click.option(
+                "--baseline",
+                "baseline",
+                type=click.Path(dir_okay=False),
+                default=None,
+                help="Report only findings this baseline file does not hold "
+                "(default: the `baseline` config key; write it with `dvc-gitops baseline`).",
+            ),
             click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
         ]
     ):
@@ -190,6 +213,7 @@ def execute(
     select: Sequence[str],
     ignore: Sequence[str],
     fix: bool = False,
+    baseline: str | None = None,
 ) -> int:
     """Build the project, run the checks, print the report, return the exit code.
 
@@ -209,7 +233,8 @@ def execute(
             r for r in (project.rel(Path.cwd() / f) for f in files) if not project.excluded(r)
         ]
     context = CheckContext(project, rel_files, options, fix=fix)
-    findings = run_checks(project, checks, context, select, ignore)
+    baseline_rel = None if baseline is None else project.rel(Path.cwd() / baseline)
+    findings = run_checks(project, checks, context, select, ignore, baseline_rel)
     emit(findings, fmt or default_format(), output_file, context)
     return exit_code(findings, project, context)
 
@@ -246,6 +271,7 @@ def hook_main(
                 select: tuple[str, ...],
                 ignore: tuple[str, ...],
                 debug: bool,
+                baseline: str | None,
                 filenames: tuple[str, ...],
                 **options: Any,
             ) -> None:
@@ -261,6 +287,7 @@ def hook_main(
                         select=select,
                         ignore=ignore,
                         fix=fix,
+                        baseline=baseline,
                     )
                 )
 

@@ -836,6 +836,7 @@ def _status_command(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     debug: bool,
+    baseline: str | None,
     **options: Any,
 ) -> None:
     code = execute(
@@ -847,6 +848,7 @@ def _status_command(
         output_file=output_file,
         select=select,
         ignore=ignore,
+        baseline=baseline,
     )
     raise click.exceptions.Exit(code)
 
