@@ -141,6 +141,68 @@ def baseline_command(output: str | None, debug: bool, folder: str | None) -> Non
         )
 
 
+@click.command("init")
+@click.option("--dry-run", is_flag=True, help="Print the diff of every file; write nothing.")
+@click.option("--dag-docs", is_flag=True, help="Also keep a picture of the pipeline in README.md.")
+@click.option("--mlflow-map", is_flag=True, help="Also write a first mlflow-experiments.yaml.")
+@click.option(
+    "--baseline",
+    is_flag=True,
+    help="Also record today's findings in .dvc-gitops-baseline.json and name it in the "
+    "config, so only new findings block.",
+)
+@click.option("--rev", default=None, help="The rev of dvc-gitops pre-commit installs.")
+@click.option(
+    "--repo",
+    default=None,
+    help="Where pre-commit fetches the hooks: a mirror, or a local clone "
+    "(default: https://github.com/dvc-gitops/dvc-gitops).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def init_command(
+    dry_run: bool,
+    dag_docs: bool,
+    mlflow_map: bool,
+    baseline: bool,
+    rev: str | None,
+    repo: str | None,
+    debug: bool,
+) -> None:
+    """Set this repository up: the recommended pre-commit hooks and the config table."""
+    from dvc_gitops.core.baseline import write_atomically
+    from dvc_gitops.setup import init as setup_init  # only init pays for ruamel and difflib
+
+    here = Path.cwd()
+    root = find_root(here)
+    if not (root / ".git").exists():
+        raise click.UsageError(
+            f"{here} is not in a git repository: pre-commit needs one (`git init`)"
+        )
+    project = Project(root)
+    changes = setup_init.plan(
+        project,
+        repo=repo or setup_init.HOME_REPO,
+        rev=rev,
+        dag_docs=dag_docs,
+        mlflow=mlflow_map,
+        baseline=todays_findings if baseline else None,
+    )
+    if dry_run:
+        for change in changes:
+            if change.changed:
+                click.echo(change.diff(), nl=False)
+        pending = sum(c.changed for c in changes)
+        click.echo(f"{pending} file(s) would change (--dry-run: nothing written).")
+        return
+    setup_init.apply(project, changes, write_atomically)
+    for change in changes:
+        click.echo(f"{change.path}: {change.what if change.changed else 'unchanged'}")
+    if not any(c.changed for c in changes):
+        click.echo("Nothing to change: this repository is set up.")
+        return
+    click.echo(setup_init.NEXT_STEPS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
 

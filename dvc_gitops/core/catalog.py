@@ -72,6 +72,7 @@ COMMANDS = {
     "cost": "dvc_gitops.storage.cost:cost_command",
     "review": "dvc_gitops.review.command:review_command",
     "baseline": "dvc_gitops.cli:baseline_command",
+    "init": "dvc_gitops.cli:init_command",
 }
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from dvc_gitops.cli import main as cli_main
 from dvc_gitops.core import baseline as baselines
-from dvc_gitops.findings import Finding
+from dvc_gitops.core.findings import Finding
+from dvc_gitops.core.project import Project
 from dvc_gitops.hooks.check_dvc_deps import main as check_dvc_deps
 from dvc_gitops.hooks.check_dvc_yaml import main as check_dvc_yaml
-from dvc_gitops.project import Project
 
 # Two findings of today: a script missing from deps (DG201) and a misspelt key (DG110).
 TODAY = (
