@@ -58,7 +58,7 @@ def test_fresh_repository_gets_the_recommended_setup(repo: Path, capsys) -> None
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (".pre-commit-config.yaml: created with the hooks dvc-gitops, dvc-status")
     assert out[1] == ".dvc-gitops.toml: created"
-    assert out[2].startswith("Next: `pip install pre-commit` (once), `pre-commit install`")
+    assert out[2].startswith("Next: `pre-commit autoupdate` (pins rev:), `pre-commit install`")
     assert (repo / ".pre-commit-config.yaml").read_text() == recommended_text()
     assert (repo / ".dvc-gitops.toml").read_text().startswith("# dvc-gitops settings")
     validate(repo)
