@@ -100,3 +100,40 @@ def hook_of(code: str) -> str:
         return "every hook"
     owners = [(p, h.id) for h in HOOKS for p in h.prefixes if code.startswith(p)]
     return max(owners, key=lambda owner: len(owner[0]))[1] if owners else "no hook"
+
+
+def unknown_code(code: str) -> str | None:
+    """Why `code` (a rule code or prefix from --select/--ignore) selects nothing, with the
+    nearest real code; None when it can select a rule. Rule modules are imported only for
+    a full code, and only those of the hooks owning its prefix, to ask the registry."""
+    import importlib
+
+    from dvc_gitops.core.findings import RULES
+
+    owners = [SHARED_PREFIX, *(p for h in HOOKS for p in h.prefixes)]
+    where = "`dvc-gitops rules` lists them"
+    if code == "ALL" or "DG".startswith(code):
+        return None
+    if len(code) < len("DG101"):
+        if any(code.startswith(p) or p.startswith(code) for p in owners):
+            return None
+        families = sorted({p[:3] for p in owners})
+        span = f"{families[0]}-{families[-1]}"
+        return f"no rule code starts with '{code}' (the families are {span}): {where}"
+    for h in HOOKS:
+        if any(code.startswith(p) for p in h.prefixes):
+            for module in h.rule_modules:
+                importlib.import_module(module)
+    if any(c.startswith(code) for c in RULES):
+        return None
+    for module in rule_modules():  # an error now: the whole registry, for the hint
+        importlib.import_module(module)
+    # The usual slips: a letter O for a zero, an I or l for a one.
+    guess = code[:2] + code[2:].replace("O", "0").replace("I", "1").replace("L", "1")
+    if guess not in RULES:
+        import difflib
+
+        close = difflib.get_close_matches(code, sorted(RULES), n=1, cutoff=0.6)
+        guess = close[0] if close else ""
+    hint = f" (did you mean {guess}?)" if guess else ""
+    return f"no rule {code}{hint}: {where}"

@@ -220,8 +220,18 @@ def execute(
     `checks` may be a function of a predicate on code prefixes (whether the config and
     command line may select such a code), so that deselected checks are never loaded.
     """
-    project = Project(root)
     select, ignore = split_codes(select), split_codes(ignore)
+    for code in (*select, *ignore):
+        # A code that selects nothing would pass silently in CI: a usage error.
+        from dvc_gitops.core.catalog import unknown_code
+
+        problem = unknown_code(code)
+        if problem:
+            raise ConfigError(problem)
+    for name in files or ():
+        if not (Path.cwd() / name).exists():
+            raise ConfigError(f"{name}: no such file{_did_you_mean_file(Path.cwd() / name)}")
+    project = Project(root)
     if callable(checks):
         project.config.narrow(select, ignore)
         checks = checks(project.config.may_select)
@@ -237,6 +247,22 @@ def execute(
     findings = run_checks(project, checks, context, select, ignore, baseline_rel)
     emit(findings, fmt or default_format(), output_file, context)
     return exit_code(findings, project, context)
+
+
+def _did_you_mean_file(path: Path) -> str:
+    import difflib
+
+    try:
+        names = [p.name for p in path.parent.iterdir()]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1)
+    if not close:
+        return ""
+    shown = path.parent / close[0]
+    if shown.is_relative_to(Path.cwd()):
+        shown = shown.relative_to(Path.cwd())
+    return f" (did you mean {shown.as_posix()}?)"
 
 
 class HookMain(Protocol):
