@@ -550,11 +550,18 @@ def explain(project: Project, result: StatusResult) -> Iterator[Finding]:
             else "nothing downstream"
         )
         frozen = " (frozen: `dvc repro` skips it until `dvc unfreeze`)" if stage.frozen else ""
+        # `dvc repro STAGE` alone leaves the stages after it stale, and the next commit is
+        # blocked again: the advice makes the whole pipeline current.
+        repro = (
+            f"`dvc repro` (or `dvc repro --downstream {address}`)"
+            if downstream
+            else f"`dvc repro {address}`"
+        )
         yield STALE_STAGE.at(
             path,
             mark,
             f"stage '{address}' is stale{frozen}: {'; '.join(parts)}; {after}; run "
-            f"`dvc repro {address}` and commit {_lock_file(stage.dvcfile)}",
+            f"{repro} and commit {_lock_file(stage.dvcfile)}",
         )
 
 

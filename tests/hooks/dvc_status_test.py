@@ -192,8 +192,13 @@ def test_changed_script_names_the_stage_and_its_downstream(repo: Path, run: Run)
     assert lines == [
         "dvc.yaml:12:3: DG401 stage 'train' is stale: dep modified: src/train.sh; "
         "downstream, re-run if its outputs change: "
-        "evaluate, report, stamp; run `dvc repro train` and commit dvc.lock"
+        "evaluate, report, stamp; "
+        "run `dvc repro` (or `dvc repro --downstream train`) and commit dvc.lock"
     ]
+    # The advice makes the pipeline current: nothing downstream is left stale (the
+    # `dvc repro train` it advised before left `evaluate` and `report` behind).
+    dvc(repo, "repro", "-q", "--downstream", "train")
+    assert run() == (0, [], "")
 
 
 def test_params_are_explained_key_by_key(repo: Path, run: Run) -> None:
@@ -204,11 +209,12 @@ def test_params_are_explained_key_by_key(repo: Path, run: Run) -> None:
         "dvc.yaml:2:3: DG401 stage 'prepare' is stale: param prepare.seed 1 -> 7; "
         "downstream, re-run if its outputs change: "
         "train, evaluate, report, stamp, sub/dvc.yaml:inner; "
-        "run `dvc repro prepare` and commit dvc.lock",
+        "run `dvc repro` (or `dvc repro --downstream prepare`) and commit dvc.lock",
         # `train` tracks the whole section: DVC says only "train modified".
         "dvc.yaml:12:3: DG401 stage 'train' is stale: param train.lr 0.1 -> 0.05; "
         "downstream, re-run if its outputs change: "
-        "evaluate, report, stamp; run `dvc repro train` and commit dvc.lock",
+        "evaluate, report, stamp; "
+        "run `dvc repro` (or `dvc repro --downstream train`) and commit dvc.lock",
     ]
 
 
@@ -219,7 +225,7 @@ def test_added_and_removed_params_keys(repo: Path, run: Run) -> None:
         "dvc.yaml:12:3: DG401 stage 'train' is stale: params train.epochs 3 -> (absent), "
         "train.batch (absent) -> 32; downstream, re-run if its outputs change: "
         "evaluate, report, stamp; "
-        "run `dvc repro train` and commit dvc.lock"
+        "run `dvc repro` (or `dvc repro --downstream train`) and commit dvc.lock"
     ]
 
 
@@ -260,7 +266,7 @@ def test_changed_data_file_lists_every_stage_downstream(repo: Path, run: Run) ->
         "dvc.yaml:2:3: DG401 stage 'prepare' is stale: dep modified: data/raw.csv; "
         "downstream, re-run if its outputs change: "
         "train, evaluate, report, stamp, sub/dvc.yaml:inner; "
-        "run `dvc repro prepare` and commit dvc.lock"
+        "run `dvc repro` (or `dvc repro --downstream prepare`) and commit dvc.lock"
     ]
 
 
@@ -287,7 +293,7 @@ def test_changed_command(repo: Path, run: Run) -> None:
     assert lines == [
         "dvc.yaml:21:3: DG401 stage 'evaluate' is stale: command changed (dvc.lock has "
         "`sh src/evaluate.sh`); downstream, re-run if its outputs change: "
-        "report; run `dvc repro evaluate` and "
+        "report; run `dvc repro` (or `dvc repro --downstream evaluate`) and "
         "commit dvc.lock"
     ]
 
@@ -298,7 +304,7 @@ def test_hand_edited_output(repo: Path, run: Run) -> None:
     assert lines == [
         "dvc.yaml:21:3: DG401 stage 'evaluate' is stale: output modified: metrics.json; "
         "downstream, re-run if its outputs change: "
-        "report; run `dvc repro evaluate` and commit dvc.lock",
+        "report; run `dvc repro` (or `dvc repro --downstream evaluate`) and commit dvc.lock",
         "dvc.yaml:29:3: DG401 stage 'report' is stale: dep modified: metrics.json; "
         "nothing downstream; run `dvc repro report` and commit dvc.lock",
     ]
@@ -457,7 +463,7 @@ def test_scope_staged_asks_only_about_touched_stages(repo: Path, run: Run) -> No
     assert lines == [
         "dvc.yaml:21:3: DG401 stage 'evaluate' is stale: dep modified: src/evaluate.sh; "
         "downstream, re-run if its outputs change: "
-        "report; run `dvc repro evaluate` and commit dvc.lock"
+        "report; run `dvc repro` (or `dvc repro --downstream evaluate`) and commit dvc.lock"
     ]
     _, everything, _ = run()
     assert [line.split(" stage ")[1].split(" ")[0] for line in everything] == [
