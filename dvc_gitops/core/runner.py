@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import click
 
+from dvc_gitops import __version__
 from dvc_gitops.core import suppressions
 from dvc_gitops.core.config import ConfigError, matches
 from dvc_gitops.core.findings import Finding
@@ -29,6 +30,8 @@ from dvc_gitops.core.project import Project, find_root
 from dvc_gitops.core.reporters import REPORTERS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# Every hook and command answers -h as --help, and --version (the hooks too).
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 
 @dataclass
@@ -288,7 +291,8 @@ def hook_main(
         def body() -> int:
             result: list[int] = []
 
-            @click.command(name=check.hook_id, help=help)
+            @click.command(name=check.hook_id, help=help, context_settings=HELP_OPTIONS)
+            @click.version_option(__version__, prog_name=check.hook_id)
             @common_options
             @click.argument("filenames", nargs=-1, type=click.Path())
             def command(

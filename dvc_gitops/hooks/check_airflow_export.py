@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops import __version__
 from dvc_gitops.core.catalog import prefixes
 from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import Project, find_root
@@ -19,6 +20,7 @@ from dvc_gitops.core.runner import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_USAGE,
+    HELP_OPTIONS,
     Check,
     CheckContext,
     guarded,
@@ -38,7 +40,8 @@ def _stale(context: CheckContext) -> list[Finding]:
 CHECK = Check("check-airflow-export", _stale, codes=prefixes("check-airflow-export"))
 
 
-@click.command("check-airflow-export")
+@click.command("check-airflow-export", context_settings=HELP_OPTIONS)
+@click.version_option(__version__, prog_name="check-airflow-export")
 @click.option("--fix", is_flag=True, help="Write the fresh export over a stale DAG file.")
 @click.option(
     "--dag",

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops import __version__
 from dvc_gitops.core.project import Project, find_root
-from dvc_gitops.core.runner import EXIT_CLEAN, guarded
+from dvc_gitops.core.runner import EXIT_CLEAN, HELP_OPTIONS, guarded
 from dvc_gitops.export.mermaid import document_option, finish, update_document
 
 
-@click.command("dvc-dag-docs")
+@click.command("dvc-dag-docs", context_settings=HELP_OPTIONS)
+@click.version_option(__version__, prog_name="dvc-dag-docs")
 @click.option("--check", is_flag=True, help="Only report an out-of-date picture; write nothing.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @document_option

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dvc_gitops import __version__
 from dvc_gitops.core.catalog import prefixes
 from dvc_gitops.core.dvc_projects import DvcProject, DvcProjects, dvc_projects
 from dvc_gitops.core.findings import Finding, Rule
@@ -864,6 +865,8 @@ def _build_status_command() -> click.Command:
     function: Callable[..., Any] = common_options(_status_command)
     for option in OPTIONS:
         function = option(function)
+    # The program's name: `dvc-status` as a hook, `dvc-gitops` as `dvc-gitops status`.
+    function = click.version_option(__version__)(function)
     return click.command(
         "status", help=HELP, context_settings={"help_option_names": ["-h", "--help"]}
     )(function)
