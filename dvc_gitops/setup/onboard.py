@@ -345,6 +345,8 @@ def onboard_command(
     project = Project(find_root(Path.cwd()))
     remote = team_remote(project, name, url, options, credentials, settings)
     progress = Progress()
+    tracked = project.root / ".dvc" / "config"
+    before = tracked.read_bytes() if tracked.is_file() else None
     click.echo(
         f"Onboarding {project.root.name}: remote '{remote.name}' ({remote.url})"
         + (" [dry run: nothing will change]" if dry_run else "")
@@ -361,6 +363,14 @@ def onboard_command(
         timeout=timeout,
     )
     _summary(progress, dry_run)
+    after = tracked.read_bytes() if tracked.is_file() else None
+    if after != before and code == 0:
+        # The team's remote lives in the tracked config: until it is committed, every
+        # other clone still has to be onboarded by hand.
+        click.echo(
+            "Commit .dvc/config, so every clone gets the remote: "
+            f'`git add .dvc/config && git commit -m "DVC remote {remote.name}"`'
+        )
     raise click.exceptions.Exit(code)
 
 

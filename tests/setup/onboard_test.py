@@ -120,7 +120,11 @@ def test_onboard_local_remote_then_nothing_to_change(tmp_path: Path) -> None:
         "[set]     git hooks pre-commit, pre-push: "
         "`pre-commit install --hook-type pre-commit --hook-type pre-push`"
     ) in lines
-    assert lines[-1].startswith("Ready: 4 changes made")
+    assert lines[-2].startswith("Ready: 4 changes made")
+    assert lines[-1] == (
+        "Commit .dvc/config, so every clone gets the remote: "
+        '`git add .dvc/config && git commit -m "DVC remote shared"`'
+    )
     config = (root / ".dvc/config").read_text()
     assert "remote = shared" in config and "autostage = true" in config
     for hook in ("pre-commit", "pre-push"):
