@@ -112,7 +112,9 @@ class Doctor:
     def remote_check(self) -> Verdict:
         name, url, problem = self.default_remote()
         if name is None or url is None:
-            return Verdict("remote", "fail", problem, "dvc-gitops onboard")
+            # Outside a DVC project, onboard would only say to run `dvc init`: say it here.
+            fix = "dvc init, then commit .dvc/" if not self.project.is_dvc_repo else ""
+            return Verdict("remote", "fail", problem, fix or "dvc-gitops onboard")
         if self.offline:
             return Verdict("remote", "skipped", f"'{name}' ({url}) not probed: --offline")
         if self.install is None or not self.install.command:
@@ -199,6 +201,13 @@ class Doctor:
 
         uri = os.environ.get("MLFLOW_TRACKING_URI")
         source = "MLFLOW_TRACKING_URI"
+        if not uri and not self.uses_mlflow():
+            return Verdict(
+                "mlflow",
+                "skipped",
+                "not used here: no MLflow map, no MLFLOW_TRACKING_URI, no stage script "
+                "imports mlflow",
+            )
         if not uri:
             try:
                 emap = load_map(self.project)
@@ -219,6 +228,20 @@ class Doctor:
             f"{uri} ({source}) does not answer: {detail}",
             "start the server, or set MLFLOW_TRACKING_URI to the team's",
         )
+
+    def uses_mlflow(self) -> bool:
+        """Whether this project tracks with MLflow: a map, its config, or a stage's script."""
+        from dvc_gitops.mlflow.map import map_path
+        from dvc_gitops.mlflow.scan import proposed_entries
+
+        try:
+            if self.project.exists(map_path(self.project)):
+                return True
+        except ConfigError:
+            return True  # a broken [tool.dvc-gitops.mlflow]: the check reports it
+        if "mlflow" in self.project.config.sections:
+            return True
+        return self.project.is_dvc_repo and bool(proposed_entries(self.project))
 
     # -- the pipeline -------------------------------------------------------------------------
     def pipeline_check(self) -> Verdict:

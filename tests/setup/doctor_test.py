@@ -65,8 +65,8 @@ def test_a_ready_clone(tmp_path: Path) -> None:
     assert lines[2:] == [
         "[ok]      credentials  'store' is a local folder: none needed",
         "[ok]      git hooks    installed: pre-commit",
-        "[ok]      mlflow       sqlite:///mlflow.db (MLflow's default): a local store, "
-        "nothing to reach",
+        "[skipped] mlflow       not used here: no MLflow map, no MLFLOW_TRACKING_URI, no stage "
+        "script imports mlflow",
         "[ok]      pipeline     up to date (dvc status is clean)",
         "Ready.",
     ]
@@ -180,3 +180,18 @@ def test_mlflow_server_answers(tmp_path: Path, mlflow_server: MlflowServer) -> N
         "detail": f"{mlflow_server.uri} (mlflow-experiments.yaml) answers /health",
         "fix": "",
     }
+
+
+@pytest.mark.slow
+def test_outside_a_dvc_project_it_says_dvc_init(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    found = checks(doctor(root, clean_env(tmp_path), "--format", "json", "--offline"))
+    assert found["remote"] == {
+        "check": "remote",
+        "status": "fail",
+        "detail": "not a DVC project (no .dvc folder)",
+        "fix": "dvc init, then commit .dvc/",
+    }
+    assert found["mlflow"]["status"] == "skipped"
