@@ -166,8 +166,19 @@ def replace_between_markers(text: str, block: str, path: str) -> Update:
     return Update(new_text, new_text != text)
 
 
-def update_document(project: Project, path: str, write: bool) -> tuple[int, str]:
-    """Bring the picture in `path` up to date (or only compare); the exit code and a line."""
+def update_document(
+    project: Project, path: str, write: bool, optional: bool = False
+) -> tuple[int, str]:
+    """Bring the picture in `path` up to date (or only compare); the exit code and a line.
+
+    With `optional` (the default README.md, not a file the user named), a document
+    without markers, or no document at all, passes with a line saying how to start one:
+    a new project's first commit must not fail on a picture nobody asked for.
+    """
+    if optional:
+        hint = _how_to_start(project, path)
+        if hint:
+            return EXIT_CLEAN, hint
     graph = pipeline_graph(project)
     broken = sorted(graph.problems.items())
     if broken:
@@ -203,6 +214,21 @@ def update_document(project: Project, path: str, write: bool) -> tuple[int, str]
     return EXIT_FINDINGS, f"{path}: pipeline picture redrawn"
 
 
+def _how_to_start(project: Project, path: str) -> str:
+    """A line saying how to start a picture when `path` has none (or is not there)."""
+    try:
+        text = project.read_text(path)
+    except FileProblem:
+        text = None
+    if text is not None and (START in text or END in text):
+        return ""
+    where = "is not there" if text is None else "has no pipeline picture"
+    return (
+        f"{path} {where}: nothing to keep current. For one, add a line '{START}' and a "
+        f"line '{END}' where it goes, or run `dvc-gitops init --dag-docs`"
+    )
+
+
 def document_option(fn: click.decorators.FC) -> click.decorators.FC:
     return click.option(
         "--file",
@@ -232,6 +258,12 @@ def dag_command(md: bool, check: bool, write: bool, document: str) -> None:
     if check or write:
         finish(*update_document(project, document, write=write))
     graph = pipeline_graph(project)
+    if not graph.nodes and not graph.problems:
+        # An empty `flowchart TD` reads as a picture of nothing gone wrong.
+        raise click.UsageError(
+            f"no pipeline to draw: no dvc.yaml and no .dvc file under {project.root} "
+            "(`dvc stage add` writes the first stage)"
+        )
     for dvcfile, why in sorted(graph.problems.items()):
         click.echo(f"{dvcfile}: {why}: it is missing from the picture", err=True)
     click.echo(markdown_block(graph) if md else mermaid(graph))

@@ -15,7 +15,7 @@ import click
 from dvc_gitops import __version__
 from dvc_gitops.core.project import Project, find_root
 from dvc_gitops.core.runner import EXIT_CLEAN, HELP_OPTIONS, guarded
-from dvc_gitops.export.mermaid import document_option, finish, update_document
+from dvc_gitops.export.mermaid import DEFAULT_FILE, document_option, finish, update_document
 
 
 @click.command("dvc-dag-docs", context_settings=HELP_OPTIONS)
@@ -28,7 +28,9 @@ from dvc_gitops.export.mermaid import document_option, finish, update_document
 @click.argument("filenames", nargs=-1, type=click.Path())
 def hook_command(check: bool, debug: bool, document: str, filenames: tuple[str, ...]) -> None:
     """Redraw the Mermaid picture of the pipeline between the markers in README.md."""
-    finish(*update_document(Project(find_root(Path.cwd())), document, write=not check))
+    project = Project(find_root(Path.cwd()))
+    # The default README.md is optional: without markers the hook says how and passes.
+    finish(*update_document(project, document, write=not check, optional=document == DEFAULT_FILE))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

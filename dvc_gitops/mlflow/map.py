@@ -350,6 +350,13 @@ def init_command(force: bool, tracking_uri: str | None) -> None:
     from dvc_gitops.mlflow.scan import proposed_entries
 
     project = Project(find_root(Path.cwd()))
+    if not project.is_dvc_repo and not project.dvc_yaml_files:
+        # The map names stages: without a pipeline there is nothing to map, only a file
+        # to forget in a folder that may not even be the project.
+        raise click.UsageError(
+            f"{project.root} is not a DVC project (no .dvc folder, no dvc.yaml): "
+            "run `dvc init` there first"
+        )
     rel = map_path(project)
     if project.exists(rel) and not force:
         raise click.ClickException(f"{rel} exists: edit it, or pass --force to replace it")

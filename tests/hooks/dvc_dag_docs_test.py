@@ -306,9 +306,18 @@ def test_hook_without_markers_says_how_to_add_them(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (repo / "README.md").write_text("# no markers\n")
-    assert main([]) == 1
-    assert capsys.readouterr().out.startswith("README.md: no pipeline picture markers")
+    assert main([]) == 0  # a new project's first commit is not blocked
+    assert capsys.readouterr().out == (
+        f"README.md has no pipeline picture: nothing to keep current. For one, add a line "
+        f"'{START}' and a line '{END}' where it goes, or run `dvc-gitops init --dag-docs`\n"
+    )
     assert (repo / "README.md").read_text() == "# no markers\n"
+    (repo / "README.md").unlink()
+    assert main([]) == 0
+    assert capsys.readouterr().out.startswith("README.md is not there: nothing to keep current.")
+    assert not (repo / "README.md").exists()
+    # Asked for explicitly, the picture must be there.
+    assert cli_main(["dag", "--check"]) == 2
 
 
 def test_hook_missing_document_is_a_usage_error(
@@ -401,3 +410,14 @@ def test_same_picture_as_dvc_for_the_demo_and_examples(
         ours, theirs = picture_of(root), dvc_mermaid(root)
         assert graph_of(ours) == graph_of(theirs)
         assert ours == theirs  # the same text, numbering included
+
+
+def test_dag_without_a_pipeline_is_a_usage_error(
+    make_repo: Callable[..., Path], in_dir: Callable[[Path], Path], capsys
+) -> None:
+    root = in_dir(make_repo({"notes.md": "# hi\n"}, git=True))
+    assert cli_main(["dag"]) == 2
+    assert capsys.readouterr().err == (
+        f"dvc-gitops: error: no pipeline to draw: no dvc.yaml and no .dvc file under {root} "
+        "(`dvc stage add` writes the first stage)\n"
+    )

@@ -268,3 +268,17 @@ def test_dump_map_round_trips_any_text(
     assert [(e.pattern, e.experiment, e.registered_model) for e in emap.stages] == [
         (k, v, v) for k, v in entries.items()
     ]
+
+
+def test_map_init_outside_a_dvc_project_writes_nothing(
+    make_repo: Callable[..., Path],
+    in_dir: Callable[[Path], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = in_dir(make_repo({"train.py": "import mlflow\n"}, git=True))
+    assert cli_main(["map", "init"]) == 2
+    assert capsys.readouterr().err == (
+        f"dvc-gitops: error: {root} is not a DVC project (no .dvc folder, no dvc.yaml): "
+        "run `dvc init` there first\n"
+    )
+    assert not (root / DEFAULT_MAP).exists()
