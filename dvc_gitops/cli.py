@@ -71,6 +71,7 @@ def check_command(
     ignore: tuple[str, ...],
     debug: bool,
     baseline: str | None,
+    fail_on: str | None,
     fix: bool,
     paths: tuple[str, ...],
 ) -> None:
@@ -91,6 +92,7 @@ def check_command(
         ignore=ignore,
         fix=fix,
         baseline=baseline,
+        fail_on=fail_on,
     )
     raise click.exceptions.Exit(code)
 

@@ -26,7 +26,17 @@ class ConfigError(Exception):
     """The user's configuration or command line is wrong: exit 2 with this one line."""
 
 
-COMMON_KEYS = ("select", "ignore", "per-file-ignores", "warn-only", "exclude", "baseline")
+COMMON_KEYS = (
+    "select",
+    "ignore",
+    "per-file-ignores",
+    "warn-only",
+    "exclude",
+    "baseline",
+    "fail-on",
+)
+# The lowest severity that fails a run (`fail-on`): notices never do.
+FAIL_ON = ("warning", "error")
 # The hooks' own tables; each hook validates the keys of its table when it runs.
 SECTIONS = ("status", "pinned", "mlflow", "remote", "lock")
 
@@ -43,6 +53,8 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     # The baseline file every run subtracts (repo-relative), so hooks need no argument.
     baseline: str | None = None
+    # The lowest severity that fails a run: "warning" (the default) or "error".
+    fail_on: str = "warning"
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def section(self, name: str, schema: Mapping[str, type | tuple[type, ...]]) -> dict[str, Any]:
@@ -162,6 +174,10 @@ def _from_table(table: dict[str, Any], source: str) -> Config:
             f"{source}: 'baseline' must be a file name like \".dvc-gitops-baseline.json\""
         )
     config.baseline = baseline.strip() if isinstance(baseline, str) else None
+    fail_on = table.get("fail-on", "warning")
+    if fail_on not in FAIL_ON:
+        raise ConfigError(f'{source}: \'fail-on\' must be "warning" (the default) or "error"')
+    config.fail_on = fail_on
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{source}: 'per-file-ignores' must be a table of glob = [codes]")

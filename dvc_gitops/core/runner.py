@@ -24,7 +24,7 @@ import click
 
 from dvc_gitops import __version__
 from dvc_gitops.core import suppressions
-from dvc_gitops.core.config import ConfigError, matches
+from dvc_gitops.core.config import FAIL_ON, ConfigError, matches
 from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import Project, find_root
 from dvc_gitops.core.reporters import REPORTERS
@@ -114,6 +114,8 @@ def exit_code(findings: Iterable[Finding], project: Project, context: CheckConte
             continue
         if project.config.is_warn_only(f.code) or matches(f.code, context.warn_only):
             continue
+        if f.severity == "warning" and project.config.fail_on == "error":
+            continue
         return EXIT_FINDINGS
     return EXIT_FINDINGS if context.fixed else EXIT_CLEAN
 
@@ -194,6 +196,14 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 help="Report only findings this baseline file does not hold "
                 "(default: the `baseline` config key; write it with `dvc-gitops baseline`).",
             ),
+            click.option(
+                "--fail-on",
+                "fail_on",
+                type=click.Choice(FAIL_ON),
+                default=None,
+                help="The lowest severity that fails the run (default: the `fail-on` config "
+                "key, else warning); notices never do.",
+            ),
             click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
         ]
     ):
@@ -217,6 +227,7 @@ def execute(
     ignore: Sequence[str],
     fix: bool = False,
     baseline: str | None = None,
+    fail_on: str | None = None,
 ) -> int:
     """Build the project, run the checks, print the report, return the exit code.
 
@@ -224,17 +235,19 @@ def execute(
     command line may select such a code), so that deselected checks are never loaded.
     """
     select, ignore = split_codes(select), split_codes(ignore)
-    for code in (*select, *ignore):
+    for given in (*select, *ignore):
         # A code that selects nothing would pass silently in CI: a usage error.
         from dvc_gitops.core.catalog import unknown_code
 
-        problem = unknown_code(code)
+        problem = unknown_code(given)
         if problem:
             raise ConfigError(problem)
     for name in files or ():
         if not (Path.cwd() / name).exists():
             raise ConfigError(f"{name}: no such file{_did_you_mean_file(Path.cwd() / name)}")
     project = Project(root)
+    if fail_on is not None:
+        project.config.fail_on = fail_on
     if callable(checks):
         project.config.narrow(select, ignore)
         checks = checks(project.config.may_select)
@@ -302,6 +315,7 @@ def hook_main(
                 ignore: tuple[str, ...],
                 debug: bool,
                 baseline: str | None,
+                fail_on: str | None,
                 filenames: tuple[str, ...],
                 **options: Any,
             ) -> None:
@@ -318,6 +332,7 @@ def hook_main(
                         ignore=ignore,
                         fix=fix,
                         baseline=baseline,
+                        fail_on=fail_on,
                     )
                 )
 

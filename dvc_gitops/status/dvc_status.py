@@ -845,6 +845,7 @@ def _status_command(
     ignore: tuple[str, ...],
     debug: bool,
     baseline: str | None,
+    fail_on: str | None,
     **options: Any,
 ) -> None:
     code = execute(
@@ -857,6 +858,7 @@ def _status_command(
         select=select,
         ignore=ignore,
         baseline=baseline,
+        fail_on=fail_on,
     )
     raise click.exceptions.Exit(code)
 
