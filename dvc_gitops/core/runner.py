@@ -261,6 +261,15 @@ def execute(
     context = CheckContext(project, rel_files, options, fix=fix)
     baseline_rel = None if baseline is None else project.rel(Path.cwd() / baseline)
     findings = run_checks(project, checks, context, select, ignore, baseline_rel)
+    if context.fixed:
+        # The fixers rewrote files: what is left is reported at its lines in the new text
+        # (a second run, on files read afresh; only when something was fixed).
+        fresh = Project(root)
+        fresh.config.fail_on = project.config.fail_on
+        again = CheckContext(fresh, rel_files, options, fix=False)
+        findings = run_checks(fresh, checks, again, select, ignore, baseline_rel)
+        context.warn_only.extend(again.warn_only)
+        project = fresh
     emit(findings, fmt or default_format(), output_file, context)
     return exit_code(findings, project, context)
 
