@@ -263,12 +263,15 @@ def execute(
     findings = run_checks(project, checks, context, select, ignore, baseline_rel)
     if context.fixed:
         # The fixers rewrote files: what is left is reported at its lines in the new text
-        # (a second run, on files read afresh; only when something was fixed).
+        # (a second run, on files read afresh; only when something was fixed). It runs
+        # with --fix too, so a finding left alone still says why; a fixer finds nothing
+        # more to do in what it wrote.
         fresh = Project(root)
         fresh.config.fail_on = project.config.fail_on
-        again = CheckContext(fresh, rel_files, options, fix=False)
+        again = CheckContext(fresh, rel_files, options, fix=True)
         findings = run_checks(fresh, checks, again, select, ignore, baseline_rel)
         context.warn_only.extend(again.warn_only)
+        context.fixed.extend(path for path in again.fixed if path not in context.fixed)
         project = fresh
     emit(findings, fmt or default_format(), output_file, context)
     return exit_code(findings, project, context)

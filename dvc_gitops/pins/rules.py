@@ -460,7 +460,10 @@ def _exact_text(pin: Pin, version: str) -> str:
         return f'{pin.package} = "{version}"'
     if pin.where.endswith("(conda)"):
         return f"{pin.package}={version}"
-    return f"{pin.package}=={version}"
+    # The extras stay (`dvc[s3]==3.67.1`), as --fix keeps them: dropping them would drop
+    # the remote plugin they install.
+    extras = f"[{','.join(sorted(pin.extras))}]" if pin.extras else ""
+    return f"{pin.package}{extras}=={version}"
 
 
 def _satisfies(version: str, decl: Pin) -> bool:
