@@ -201,7 +201,7 @@ def _load(text: str, path: str) -> YamlDoc:
                 "more than one YAML document in the file: DVC reads one; merge them "
                 "or delete the second `---` and what follows",
             ) from None
-        raise YamlProblem(_problem_mark(exc, text), _problem_text(exc)) from None
+        raise YamlProblem(_problem_mark(exc, text), _problem_text(exc, text)) from None
     except yaml.YAMLError as exc:
         if "maximum nesting depth" in str(exc):  # libyaml stops at 1,000 levels
             raise YamlProblem(
@@ -209,7 +209,7 @@ def _load(text: str, path: str) -> YamlDoc:
                 _TOO_DEEP,
                 "too-large",
             ) from None
-        raise YamlProblem(_problem_mark(exc, text), _problem_text(exc)) from None
+        raise YamlProblem(_problem_mark(exc, text), _problem_text(exc, text)) from None
     except RecursionError:
         raise YamlProblem(
             Mark(1, 1),
@@ -345,7 +345,17 @@ _HINTS = (
 )
 
 
-def _problem_text(exc: yaml.YAMLError) -> str:
+def _problem_text(exc: yaml.YAMLError, text: str = "") -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None and text:
+        line = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and mark.column <= len(indent):
+            # A tab where the indentation is: quoting would not help, spaces do.
+            return (
+                "invalid YAML: a tab in the indentation (YAML indents with spaces only): "
+                "indent with spaces"
+            )
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     text = " ".join((f"{problem} ({context})" if context else str(problem)).split())
