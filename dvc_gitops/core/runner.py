@@ -31,6 +31,8 @@ from dvc_gitops.core.reporters import REPORTERS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # Every hook and command answers -h as --help, and --version (the hooks too).
+# Fix rounds after the first, at most: each fixer edits a file once per round.
+MAX_FIX_ROUNDS = 3
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 
@@ -129,7 +131,7 @@ def emit(
 ) -> None:
     reporter = REPORTERS[fmt]
     if fmt == "text":
-        for path in context.fixed:
+        for path in dict.fromkeys(context.fixed):
             click.echo(f"{path}: fixed")
     if output_file:
         with open(output_file, "w", encoding="utf-8") as out:
@@ -261,16 +263,20 @@ def execute(
     context = CheckContext(project, rel_files, options, fix=fix)
     baseline_rel = None if baseline is None else project.rel(Path.cwd() / baseline)
     findings = run_checks(project, checks, context, select, ignore, baseline_rel)
-    if context.fixed:
-        # The fixers rewrote files: what is left is reported at its lines in the new text
-        # (a second run, on files read afresh; only when something was fixed). It runs
-        # with --fix too, so a finding left alone still says why; a fixer finds nothing
-        # more to do in what it wrote.
+    fixed_now = list(context.fixed)
+    for _round in range(MAX_FIX_ROUNDS):
+        if not fixed_now:
+            break
+        # The fixers rewrote files: run again on them read afresh, so what is left is
+        # reported at its lines in the new text, and a fixer that left a file another
+        # had just rewritten (a fixer never edits a file already fixed in its run) gets
+        # its turn. With --fix still on, a finding left alone says why.
         fresh = Project(root)
         fresh.config.fail_on = project.config.fail_on
         again = CheckContext(fresh, rel_files, options, fix=True)
         findings = run_checks(fresh, checks, again, select, ignore, baseline_rel)
         context.warn_only.extend(again.warn_only)
+        fixed_now = again.fixed
         context.fixed.extend(path for path in again.fixed if path not in context.fixed)
         project = fresh
     emit(findings, fmt or default_format(), output_file, context)

@@ -36,6 +36,7 @@ from dvc_gitops.dvcmodel.commands import (
 from dvc_gitops.dvcmodel.imports import local_imports
 from dvc_gitops.dvcmodel.model import pipeline_of
 from dvc_gitops.dvcmodel.packages import package_roots
+from dvc_gitops.dvcmodel.typos import typo_templates
 from dvc_gitops.formats.yamldoc import JsonPath, Mark, YamlDoc, YamlProblem, load
 
 if TYPE_CHECKING:
@@ -149,6 +150,9 @@ def _check_deps(context: CheckContext) -> Iterator[Finding]:
         except (YamlProblem, FileProblem):
             continue  # check-dvc-yaml reports the file
         template = stages[0].template_path or stages[0].json_path
+        if template in typo_templates(doc):
+            continue  # `dep:` for `deps:`: DG110 wins, and its fix renames the key
+
         yield from _unparsable(doc, template, stages)
         members = [s.name for s in stages if not s.frozen]
         missing = _missing(project, doc, template, stages)
@@ -181,6 +185,8 @@ def _check_deps(context: CheckContext) -> Iterator[Finding]:
         line
         for finding, lines, fixable in found
         if fixable
+        # Another fixer rewrote the file in this run: the doc read before is stale.
+        and finding.path not in context.fixed
         and project.config.is_selected(finding.code, finding.path)
         and not suppressions.hides(project, finding)
         for line in lines

@@ -762,5 +762,36 @@ def check(context: CheckContext) -> Iterator[Finding]:
         for problem in doc.problems:
             rule = DUPLICATE_KEY if problem.kind == "duplicate-key" else INVALID_YAML
             yield rule.at(path, problem.mark, problem.message)
-        yield from schema_findings(doc)
+        findings = list(schema_findings(doc))
+        if context.fix:
+            findings = _fix_typos(context, doc, findings)
+        yield from findings
     yield from _model_checks(context)
+
+
+def _fix_typos(context: CheckContext, doc: YamlDoc, findings: list[Finding]) -> list[Finding]:
+    """Rename the stage keys that are near-certain typos (`dep:` -> `deps:`); their DG110
+    findings go, unless config or an inline comment keeps the fixer's hands off."""
+    from dvc_gitops.core import suppressions
+    from dvc_gitops.dvcmodel import typos
+
+    project = context.project
+    chosen = []
+    for typo in typos.stage_key_typos(doc):
+        finding = next(
+            (f for f in findings if f.code == UNKNOWN_KEY.code and f.line == typo.mark.line),
+            None,
+        )
+        if (
+            finding is not None
+            and project.config.is_selected(finding.code, finding.path)
+            and not suppressions.hides(project, finding)
+        ):
+            chosen.append((typo, finding))
+    text = typos.renamed(doc, [typo for typo, _ in chosen]) if chosen else None
+    if text is None:
+        return findings
+    typos.write(project.root, doc.path, text)
+    context.fixed.append(doc.path)
+    gone = {id(finding) for _, finding in chosen}
+    return [f for f in findings if id(f) not in gone]

@@ -10,7 +10,7 @@ from dvc_gitops.core.catalog import prefixes
 from dvc_gitops.core.runner import Check, hook_main
 from dvc_gitops.dvcmodel.schema_check import check
 
-CHECK = Check("check-dvc-yaml", check, codes=prefixes("check-dvc-yaml"))
+CHECK = Check("check-dvc-yaml", check, codes=prefixes("check-dvc-yaml"), can_fix=True)
 main = hook_main(CHECK, help="Check dvc.yaml files against DVC 3's schema, graph and params.")
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from dvc_gitops.core.project import Project
 from dvc_gitops.hooks.check_dvc_deps import main as check_dvc_deps
 from dvc_gitops.hooks.check_dvc_yaml import main as check_dvc_yaml
 
-# Two findings of today: a script missing from deps (DG201) and a misspelt key (DG110).
+# Findings of today: scripts missing from deps (DG201) and a key DVC refuses (DG110).
 TODAY = (
     "stages:\n"
     "  prepare:\n"
@@ -24,7 +24,8 @@ TODAY = (
     "    cmd: python train.py\n"
     "    deps:\n"
     "      - data.csv\n"
-    "    out:\n"
+    "    owner: data-team\n"
+    "    outs:\n"
     "      - model.pkl\n"
 )
 SCRIPTS = {"prepare.py": "", "train.py": "", "data.csv": "x\n", "requirements.txt": "dvc==3.67.1\n"}
@@ -48,7 +49,7 @@ def test_baseline_records_today_and_check_reports_nothing(repo: Path, capsys) ->
     assert out.splitlines()[-2] == ".dvc-gitops-baseline.json: written, 3 findings recorded."
     document = json.loads((repo / ".dvc-gitops-baseline.json").read_text())
     assert [(e["code"], e["where"]) for e in document["findings"]] == [
-        ("DG110", "stages.train.out"),
+        ("DG110", "stages.train.owner"),
         ("DG201", "stages.prepare.cmd"),
         ("DG201", "stages.train.cmd"),
     ]
@@ -78,7 +79,7 @@ def test_only_a_new_finding_is_reported(repo: Path, capsys) -> None:
 
 def test_a_fixed_finding_leaves_a_stale_entry_reported_as_dg003(repo: Path, capsys) -> None:
     cli_main(["baseline"])
-    (repo / "dvc.yaml").write_text(TODAY.replace("    out:", "    outs:"))
+    (repo / "dvc.yaml").write_text(TODAY.replace("    owner: data-team\n", ""))
     capsys.readouterr()
     assert check("--baseline", ".dvc-gitops-baseline.json") == 1
     out = capsys.readouterr().out.splitlines()

@@ -7,14 +7,15 @@ from pathlib import Path
 
 from dvc_gitops.cli import main as cli_main
 
-# DG201 is fixed by two new lines under `deps:`; the DG110 below them moves down by one.
+# DG201 is fixed by a new line under `deps:`; the DG110 below it moves down by one.
 BEFORE = (
     "stages:\n"
     "  train:\n"
     "    cmd: python train.py\n"
     "    deps:\n"
     "      - data.csv\n"
-    "    out:\n"
+    "    owner: data-team\n"
+    "    outs:\n"
     "      - model.pkl\n"
 )
 
@@ -37,9 +38,8 @@ def test_fix_reports_lines_after_the_fix(
     assert "dvc.yaml:6:5: DG110" in capsys.readouterr().out
     assert cli_main(["check", "--fix"]) == 1
     fixed = (root / "dvc.yaml").read_text()
-    assert fixed.splitlines()[6] == "    out:"  # line 7 now
-    assert capsys.readouterr().out.splitlines() == [
-        "dvc.yaml: fixed",
-        "dvc.yaml:7:5: DG110 unknown key `out` in stage 'train': did you mean `outs`?",
-        "Found 1 finding (1 error) in 1 file.",
-    ]
+    assert fixed.splitlines()[6] == "    owner: data-team"  # line 7 now
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "dvc.yaml: fixed"
+    assert out[1].startswith("dvc.yaml:7:5: DG110 unknown key `owner` in stage 'train'")
+    assert out[2:] == ["Found 1 finding (1 error) in 1 file."]
