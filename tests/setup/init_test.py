@@ -95,6 +95,7 @@ def test_existing_config_keeps_its_hooks_comments_and_order(repo: Path, capsys) 
         "    -   id: dvc-gitops\n"
         "    -   id: dvc-status\n"
         "        stages: [pre-push]\n"
+        '        additional_dependencies: ["dvc==3.67.1"]\n'
     )
     validate(repo)
     assert cli_main(["init"]) == 0

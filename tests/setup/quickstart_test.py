@@ -88,8 +88,10 @@ def test_readme_quick_start_literally(tmp_path: Path) -> None:
         assert done.returncode == 0, f"{command}: {output}"
         if argv[:2] == ["dvc-gitops", "init"]:
             # The snippet is what init wrote (its comments above it aside).
-            written = (user / ".pre-commit-config.yaml").read_text()
-            body = "".join(written.splitlines(keepends=True)[2:])
+            written = (user / ".pre-commit-config.yaml").read_text().splitlines(keepends=True)
+            while written[0].startswith("#") or not written[0].strip():
+                written.pop(0)
+            body = "".join(written)
             assert body == snippet.replace(HOME_URL, str(clone))
     # `pre-commit autoupdate` pinned the commit of the clone's main (it has no tag).
     head = git(clone, "rev-parse", "HEAD").strip()
@@ -106,12 +108,12 @@ def test_readme_quick_start_literally(tmp_path: Path) -> None:
     blocked = run(["git", "commit", "-m", "first pipeline"], user, env)
     said = blocked.stdout + blocked.stderr
     assert blocked.returncode == 1, said
-    assert re.search(r"dvc-gitops check \(every offline check\)\.+Failed", said), said
+    assert re.search(r"dvc-gitops \(every offline check\)\.+Failed", said), said
     assert 'add "- train.py" to its deps' in said
     (user / "dvc.yaml").write_text(FIXED)
     git(user, "add", "-A")
     done = run(["git", "commit", "-m", "first pipeline"], user, env)
     said = done.stdout + done.stderr
     assert done.returncode == 0, said
-    assert re.search(r"dvc-gitops check \(every offline check\)\.+Passed", said), said
+    assert re.search(r"dvc-gitops \(every offline check\)\.+Passed", said), said
     assert "mutable reference" not in said
