@@ -36,7 +36,7 @@ from dvc_gitops.dvcmodel.commands import (
 from dvc_gitops.dvcmodel.imports import local_imports
 from dvc_gitops.dvcmodel.model import pipeline_of
 from dvc_gitops.dvcmodel.packages import package_roots
-from dvc_gitops.dvcmodel.typos import typo_templates
+from dvc_gitops.dvcmodel.schema_check import typo_templates
 from dvc_gitops.formats.yamldoc import JsonPath, Mark, YamlDoc, YamlProblem, load
 
 if TYPE_CHECKING:

@@ -11,13 +11,14 @@ after the schema pass.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from dvc_gitops.core.findings import UNREADABLE_FILE, Finding, Rule
 from dvc_gitops.core.project import FileProblem
 from dvc_gitops.core.runner import CheckContext
 from dvc_gitops.dvcmodel.schema import doc_is_valid, schema
-from dvc_gitops.formats.yamldoc import JsonPath, YamlDoc, YamlProblem
+from dvc_gitops.formats.yamldoc import JsonPath, Mark, YamlDoc, YamlProblem
 
 INVALID_YAML = Rule(
     "DG101",
@@ -773,11 +774,11 @@ def _fix_typos(context: CheckContext, doc: YamlDoc, findings: list[Finding]) -> 
     """Rename the stage keys that are near-certain typos (`dep:` -> `deps:`); their DG110
     findings go, unless config or an inline comment keeps the fixer's hands off."""
     from dvc_gitops.core import suppressions
-    from dvc_gitops.dvcmodel import typos
+    from dvc_gitops.core.baseline import write_atomically
 
     project = context.project
     chosen = []
-    for typo in typos.stage_key_typos(doc):
+    for typo in stage_key_typos(doc):
         finding = next(
             (f for f in findings if f.code == UNKNOWN_KEY.code and f.line == typo.mark.line),
             None,
@@ -788,10 +789,79 @@ def _fix_typos(context: CheckContext, doc: YamlDoc, findings: list[Finding]) -> 
             and not suppressions.hides(project, finding)
         ):
             chosen.append((typo, finding))
-    text = typos.renamed(doc, [typo for typo, _ in chosen]) if chosen else None
+    text = renamed(doc, [typo for typo, _ in chosen]) if chosen else None
     if text is None:
         return findings
-    typos.write(project.root, doc.path, text)
+    write_atomically(project.root / doc.path, text)
     context.fixed.append(doc.path)
     gone = {id(finding) for _, finding in chosen}
     return [f for f in findings if id(f) not in gone]
+
+
+# -- a stage key that is a near-certain typo (`dep:` for `deps:`) -------------------------
+# DVC refuses the stage (DG110), and every other rule would read the stage wrongly: the
+# deps under `dep:` are not deps, so DG201 would ask to add a script already listed and
+# its fixer would add a second `deps:`. The typo wins: the other checks leave such a
+# stage alone, and `--fix` renames the key in place when the stage lacks the key meant.
+
+
+@dataclass(frozen=True)
+class Typo:
+    template: JsonPath  # where the stage's own keys live: ("stages", "train") or (..., "do")
+    key: str  # as written: "dep"
+    meant: str  # the stage key it stands for: "deps"
+    mark: Mark  # where the key stands
+
+
+def stage_key_typos(doc: YamlDoc) -> list[Typo]:
+    """Every near-certain typo of a stage key in the stages of `doc`."""
+    import difflib
+
+    stages = doc.data.get("stages") if isinstance(doc.data, dict) else None
+    if not isinstance(stages, dict):
+        return []
+    found = []
+    for name, body in stages.items():
+        template: JsonPath = ("stages", name)
+        if isinstance(body, dict) and isinstance(body.get("do"), dict):
+            template, body = (*template, "do"), body["do"]
+        if not isinstance(body, dict):
+            continue
+        for key in body:
+            if not isinstance(key, str) or key in STAGE_KEYS or key in ("foreach", "do"):
+                continue
+            meant = ALIASES.get(key)
+            if meant is None:
+                close = difflib.get_close_matches(key, STAGE_KEYS, n=1, cutoff=0.8)
+                meant = close[0] if close else None
+            if meant in STAGE_KEYS and meant not in body:
+                found.append(Typo(template, key, meant, doc.key_mark((*template, key))))
+    return found
+
+
+def typo_templates(doc: YamlDoc) -> set[JsonPath]:
+    """The stages (by where their keys live) that hold a near-certain typo."""
+    return {typo.template for typo in stage_key_typos(doc)}
+
+
+def renamed(doc: YamlDoc, typos: list[Typo]) -> str | None:
+    """The text of `doc` with each typo's key renamed, every other byte unchanged; None
+    when a key is not written plainly where it stands or the result does not parse."""
+    lines = doc.text.splitlines(keepends=True)
+    for typo in sorted(typos, key=lambda t: (t.mark.line, t.mark.column), reverse=True):
+        index, start = typo.mark.line - 1, typo.mark.column - 1
+        line = lines[index]
+        after = line[start + len(typo.key) :]
+        if line[start : start + len(typo.key)] != typo.key or not after.lstrip(" ").startswith(":"):
+            return None  # quoted, or a flow mapping written oddly: left to the user
+        lines[index] = line[:start] + typo.meant + after
+    text = "".join(lines)
+    from dvc_gitops.formats.yamldoc import load
+
+    try:
+        fixed = load(text, doc.path)
+    except YamlProblem:
+        return None
+    if typo_templates(fixed) & {t.template for t in typos}:
+        return None
+    return text

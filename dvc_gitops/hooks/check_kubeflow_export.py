@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops import __version__
 from dvc_gitops.core.catalog import prefixes
 from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import Project, find_root
@@ -20,6 +21,7 @@ from dvc_gitops.core.runner import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_USAGE,
+    HELP_OPTIONS,
     Check,
     CheckContext,
     guarded,
@@ -39,7 +41,8 @@ def _stale(context: CheckContext) -> list[Finding]:
 CHECK = Check("check-kubeflow-export", _stale, codes=prefixes("check-kubeflow-export"))
 
 
-@click.command("check-kubeflow-export")
+@click.command("check-kubeflow-export", context_settings=HELP_OPTIONS)
+@click.version_option(__version__, prog_name="check-kubeflow-export")
 @click.option("--fix", is_flag=True, help="Write the fresh export over a stale pipeline file.")
 @click.option(
     "--pipeline",
