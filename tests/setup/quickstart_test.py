@@ -1,9 +1,10 @@
-"""The README's quick start, followed literally in a fresh repository with real pre-commit.
+"""The quick start (docs/quickstart.md, which the README's "Use it in your repository"
+links), followed literally in a fresh repository with real pre-commit.
 
-The README's commands run as written, with our GitHub URL pointing at a clone of this
+Its commands run as written, with our GitHub URL pointing at a clone of this
 checkout (the same files, one commit on `main`): the install into a clean venv, `init`,
 `pre-commit install`, the first run; then a bad commit is blocked with the finding, the
-fix, and a good commit passes. The snippet the README shows is what `init` wrote, so its
+fix, and a good commit passes. The snippet the page shows is what `init` wrote, so its
 `rev:` resolves in this repository.
 """
 
@@ -34,17 +35,20 @@ PROJECT = {
 FIXED = PROJECT["dvc.yaml"].replace("    outs:", "    deps:\n      - train.py\n    outs:")
 
 
-def readme_blocks(language: str) -> list[str]:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+QUICK_START = REPO / "docs" / "quickstart.md"
+
+
+def blocks(language: str) -> list[str]:
+    text = QUICK_START.read_text(encoding="utf-8")
     return re.findall(rf"^```{language}\n(.*?)^```", text, re.M | re.S)
 
 
 def quick_start() -> tuple[list[str], str]:
-    """The README's commands (the first sh block installing dvc-gitops) and its snippet
+    """The page's commands (the first sh block installing dvc-gitops) and its snippet
     (the first yaml block naming our repository)."""
-    commands = next((b for b in readme_blocks("sh") if "pip install" in b and HOME_URL in b), None)
-    snippet = next((b for b in readme_blocks("yaml") if f"repo: {HOME_URL}" in b), None)
-    assert commands and snippet, "README.md has no quick start (pip install + yaml snippet)"
+    commands = next((b for b in blocks("sh") if "pip install" in b and HOME_URL in b), None)
+    snippet = next((b for b in blocks("yaml") if f"repo: {HOME_URL}" in b), None)
+    assert commands and snippet, "docs/quickstart.md has no pip install and yaml snippet"
     lines = [line.split("  #")[0].strip() for line in commands.splitlines()]
     return [line for line in lines if line], snippet
 
@@ -57,7 +61,11 @@ def run(
     )
 
 
-def test_readme_quick_start_literally(tmp_path: Path) -> None:
+def test_readme_links_the_quick_start() -> None:
+    assert "(docs/quickstart.md)" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_quick_start_literally(tmp_path: Path) -> None:
     commands, snippet = quick_start()
     clone = copy_checkout(tmp_path / "clone")
     local_url = f"file://{clone}"
