@@ -46,6 +46,7 @@ def make_demo(root: Path, env: dict[str, str], stamp: Path) -> str:
         "demo",
         f"VENV={VENV_BIN.parent}",
         f"STAMP={stamp}",
+        f"DEMO_STAMP={stamp}",
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -95,13 +96,17 @@ def test_git_sees_no_change(demo: tuple[Path, dict[str, str], str, str]) -> None
 def test_checks_and_status_are_clean(demo: tuple[Path, dict[str, str], str, str]) -> None:
     _root, _env, first, second = demo
     for output in (first, second):
-        after_check = output.split("==> dvc-gitops check .\n", 1)[1]
-        assert after_check.startswith("No findings.\n==> dvc-gitops status\nNo findings.\n")
+        # Each step says what it does (and, on stderr, how long it took).
+        after_check = output.split("==> dvc-gitops check .: every offline check (", 1)[1]
+        lines = after_check.splitlines()[1:4]
+        assert lines[0] == "No findings."
+        assert lines[1].startswith("==> dvc-gitops status: stale stages")
+        assert lines[2] == "No findings."
 
 
 def test_summary_shows_metrics_and_mlflow_runs(demo: tuple[Path, dict[str, str], str, str]) -> None:
     first = demo[2]
-    summary = first.split("==> metrics\n", 1)[1]
+    summary = first.split("==> metrics: ", 1)[1]
     assert re.search(r"^eval\.json\s+0\.9\d*\s+0\.9\d*\s+0\.9\d*", summary, re.M)
     assert re.search(r"^metrics\.json\s+-\s+-\s+-\s+[01]\.\d*\s+0\.\d+", summary, re.M)
     assert (
