@@ -85,7 +85,9 @@ UNKNOWN_KEY = Rule(
     "error",
     "A key DVC does not know (often a typo: `dep`, `out`, `command`).",
     why="DVC refuses the whole file with 'extra keys not allowed'.",
-    fix="Use the key the message suggests, or delete it.",
+    fix="Use the key the message suggests, or delete it. `--fix` renames a stage key that is "
+    "a near-certain typo (`dep:` to `deps:`) when the stage lacks the key it meant.",
+    fixable=True,
 )
 LEGACY_KEY = Rule(
     "DG111",

@@ -28,7 +28,14 @@ TODAY = (
     "    outs:\n"
     "      - model.pkl\n"
 )
-SCRIPTS = {"prepare.py": "", "train.py": "", "data.csv": "x\n", "requirements.txt": "dvc==3.67.1\n"}
+SCRIPTS = {
+    ".dvc/config": "",
+    ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
+    "prepare.py": "",
+    "train.py": "",
+    "data.csv": "x\n",
+    "requirements.txt": "dvc==3.67.1\n",
+}
 # Lines added above both findings: they move, they are the same findings.
 MOVED = TODAY.replace("stages:\n", "stages:\n  fetch:\n    cmd: echo hi\n    deps: [data.csv]\n", 1)
 

@@ -13,6 +13,8 @@ from dvc_gitops.hooks.check_dvc_deps import main as check_dvc_deps
 
 # DG201 (a warning: DVC runs, but never re-runs the stage when train.py changes).
 WARNING_ONLY = {
+    ".dvc/config": "",
+    ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
     "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n",
     "train.py": "",
     "requirements.txt": "dvc==3.67.1\n",

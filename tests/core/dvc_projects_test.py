@@ -217,9 +217,12 @@ def test_dvc_status_asks_each_project_in_its_folder(nested: Path) -> None:
     assert (
         "downstream, re-run if its outputs change: sub/x/dvc.yaml:s2" in said["sub/dvc.yaml:2:3:"]
     )
-    assert "run `cd sub && dvc repro s1`" in said["sub/dvc.yaml:2:3:"]
+    assert (
+        "run `cd sub && dvc repro` (or `cd sub && dvc repro --downstream s1`)"
+        in said["sub/dvc.yaml:2:3:"]
+    )
     assert "run `cd sub && dvc repro x/dvc.yaml:s2`" in said["sub/x/dvc.yaml:2:3:"]
-    assert "run `dvc repro top`" in said["dvc.yaml:2:3:"]
+    assert "run `dvc repro` (or `dvc repro --downstream top`)" in said["dvc.yaml:2:3:"]
     # From inside the nested project (any folder of it): that project only.
     for folder in (nested / "sub", nested / "sub/x"):
         code, lines, err = _status(folder)

@@ -26,6 +26,8 @@ def test_fix_reports_lines_after_the_fix(
     root = in_dir(
         make_repo(
             {
+                ".dvc/config": "",
+                ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
                 "dvc.yaml": BEFORE,
                 "train.py": "",
                 "data.csv": "x\n",

@@ -15,7 +15,13 @@ CLEAN = "stages:\n  train:\n    cmd: echo hi\n"
 
 @pytest.fixture
 def repo(make_repo: Callable[..., Path], in_dir: Callable[[Path], Path]) -> Path:
-    return in_dir(make_repo({"dvc.yaml": CLEAN, "requirements.txt": "dvc==3.67.1\n"}, git=True))
+    files = {
+        ".dvc/config": "",
+        ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
+        "dvc.yaml": CLEAN,
+        "requirements.txt": "dvc==3.67.1\n",
+    }
+    return in_dir(make_repo(files, git=True))
 
 
 @pytest.mark.parametrize(

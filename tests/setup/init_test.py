@@ -13,6 +13,8 @@ from dvc_gitops.cli import main as cli_main
 from dvc_gitops.setup.init import recommended_text
 
 PIPELINE = {
+    ".dvc/config": "",
+    ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
     "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n",
     "train.py": "",
 }
