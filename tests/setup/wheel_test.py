@@ -86,6 +86,8 @@ def test_a_real_check_a_rule_page_and_init_from_the_installed_package(
     root = write_tree(
         tmp_path / "project",
         {
+            ".dvc/config": "",
+            ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
             "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n",
             "train.py": "",
             "requirements.txt": "dvc==3.67.1\n",
