@@ -21,6 +21,7 @@ import click
 import yaml
 
 from dvc_gitops.core import suppressions
+from dvc_gitops.core.files import WriteRefused, write_text
 from dvc_gitops.core.findings import Finding, Rule
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.core.runner import CheckContext
@@ -421,9 +422,9 @@ def _fix(
             continue
         bom = "\ufeff" if project.read_bytes(dvcfile).startswith(b"\xef\xbb\xbf") else ""
         try:
-            project.path(dvcfile).write_bytes((bom + doc.text).encode("utf-8"))
-        except OSError as exc:  # the findings stay, unfixed
-            click.echo(f"check-dvc-deps: cannot write {dvcfile}: {exc.strerror or exc}", err=True)
+            write_text(project.root, dvcfile, bom + doc.text)
+        except WriteRefused as exc:  # the findings stay, unfixed
+            click.echo(f"check-dvc-deps: {exc}", err=True)
             continue
         done |= added
         moved[dvcfile] = _line_moves(original.text, doc.text)

@@ -302,6 +302,16 @@ class FileResolver:
         except LoadProblem as exc:
             kind = "vars-file-missing" if "does not exist" in str(exc) else "vars-unreadable"
             where = "" if not stage else f" (stage '{stage}')"
+            if exc.kind == "outside":
+                self.issue(
+                    "outside-repository",
+                    mark,
+                    f"vars file {exc}{where}: dvc-gitops reads nothing outside the "
+                    "repository (a checkout must not reach your other files); keep vars "
+                    "files inside it",
+                )
+                self.incomplete = True
+                return
             self.issue(
                 kind,
                 mark,

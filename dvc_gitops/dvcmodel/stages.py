@@ -339,9 +339,10 @@ def param_value(values: Any, key: str) -> Any:
 class LoadProblem(Exception):
     """A params/vars file DVC cannot load: why, and where in it when that is known."""
 
-    def __init__(self, message: str, mark: Mark | None = None) -> None:
+    def __init__(self, message: str, mark: Mark | None = None, kind: str = "") -> None:
         super().__init__(message)
         self.mark = mark or Mark(1, 1)
+        self.kind = kind  # "outside": a path out of the repository, never read
 
 
 class ParamsLoader:
@@ -377,6 +378,8 @@ class ParamsLoader:
 
         if not self.project.exists(rel):
             raise LoadProblem(f"'{rel}' does not exist")
+        if not self.project.inside(rel):
+            raise LoadProblem(f"'{rel}' lies outside the repository", kind="outside")
         if self.project.is_dir(rel):
             raise LoadProblem(f"'{rel}' is a directory")
         suffix = _suffix(rel)

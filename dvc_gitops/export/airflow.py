@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dvc_gitops.core.project import FileProblem, Project
+from dvc_gitops.core.redact import printable
 from dvc_gitops.dvcmodel.model import (
     MISSING,
     LoadProblem,
@@ -368,15 +369,17 @@ def _task(task: Task) -> list[str]:
     if task.experiment:
         env["MLFLOW_EXPERIMENT_NAME"] = task.experiment
     where = stage.dvcfile if stage.wdir == "." else f"{stage.dvcfile}, wdir {stage.wdir}"
-    lines = ["", f"    # {stage.address} ({where}):"]
-    lines += [f"    #   {line}".rstrip() for cmd in stage.cmds for line in cmd.splitlines()]
+    lines = ["", f"    # {comment(stage.address)} ({comment(where)}):"]
+    lines += [f"    #   {comment(line)}".rstrip() for cmd in stage.cmds for line in cmd.split("\n")]
     if stage.frozen:
         lines.append("    # frozen: DVC does not run it; its outputs come from the DVC remote")
     if task.local_only:
         lines.append(
             "    # reads outputs with `cache: false`, which no DVC remote holds: it needs a"
         )
-        lines.append("    # checkout shared with the task that wrote " + ", ".join(task.local_only))
+        lines.append(
+            "    # checkout shared with the task that wrote " + comment(", ".join(task.local_only))
+        )
     lines += [
         f"    {task.variable} = BashOperator(",
         f"        task_id={py(task.task_id)},",
@@ -422,6 +425,13 @@ def _leaves(data: Any, prefix: str) -> list[tuple[str, Any]]:
             found += _leaves(value, f"{prefix}{key}.")
         return found
     return [(prefix[:-1], data)]
+
+
+def comment(text: str) -> str:
+    """`text` safe inside a `#` comment of generated code: Python ends a line at `\\r` as
+    well as `\\n`, so a stage name holding one would turn the rest of it into code that
+    runs when Airflow imports the DAG. Control characters become visible escapes."""
+    return printable(text, keep_tabs=False)
 
 
 def py(value: Any) -> str:
