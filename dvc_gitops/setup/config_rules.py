@@ -183,11 +183,12 @@ def move_credentials(project: Project, base: str, findings: list[Finding]) -> li
     local_text = project.read_text(local_path) if project.exists(local_path) else ""
     local = parse(local_text, local_path)
     moved: set[int] = set()
+    tracked_lines = tracked_text.splitlines()
     for section in tracked.sections.values():
         for option in section.options.values():
             if option.mark.line not in wanted:
                 continue
-            raw = quote_value(option.value)
+            raw = _raw_value(tracked_lines[option.mark.line - 1], option.value)
             present = local.option(section.name, option.key)
             if raw is None or (present is not None and present.value != option.value):
                 continue
@@ -205,6 +206,16 @@ def move_credentials(project: Project, base: str, findings: list[Finding]) -> li
         Edit(local_path, local_text, new_mode=0o600),
         Edit(tracked_path, new_tracked),
     ]
+
+
+def _raw_value(line: str, value: str) -> str | None:
+    """The value of a `key = value` line exactly as written, inline comment included: what
+    DVC reads stays identical (`a, b` is a list to configobj; quoting it would make it one
+    string). A triple-quoted value, which can span lines, is written anew."""
+    raw = line.partition("=")[2].strip()
+    if not raw or raw.startswith(("'''", '"""')):
+        return quote_value(value)
+    return raw
 
 
 def _load(project: Project, rel: str, findings: list[Finding]) -> DvcConfig | None:
