@@ -9,7 +9,6 @@ resolved from the pipeline model (vars, `${}`, foreach and matrix already applie
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import posixpath
 import re
@@ -432,13 +431,21 @@ def _fix(
 
 
 def _line_moves(before: str, after: str) -> dict[int, int]:
-    """Old line number -> new line number, for a text that only gained insertions."""
+    """Old line number -> new line number, for a text that only gained lines (and items
+    inside a line). One pass: an old line is found at or after where the last one was,
+    within the count of lines added; a line edited in place keeps its slot. (difflib's
+    matcher was quadratic on the repeated lines of a big dvc.yaml.)"""
     old, new = _lines(before), _lines(after)
     moves: dict[int, int] = {}
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for n in range(block.size):
-            moves[block.a + n + 1] = block.b + n + 1
+    j = 0
+    for i, line in enumerate(old):
+        surplus = (len(new) - j) - (len(old) - i)
+        for k in range(max(surplus, 0) + 1):
+            if j + k < len(new) and new[j + k] == line:
+                j += k
+                break
+        moves[i + 1] = j + 1
+        j += 1
     return moves
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from dvc_gitops.core.findings import Finding, Rule
 from dvc_gitops.dvcmodel.model import MISSING, Pipeline, join_path, param_value, pipeline_of
+from dvc_gitops.dvcmodel.schema_check import TOO_COMPLEX
 from dvc_gitops.formats.yamldoc import Mark, scalar_value
 
 if TYPE_CHECKING:
@@ -180,6 +181,7 @@ _BY_KIND: dict[str, Rule] = {
     "matrix-not-list": NOT_ITERABLE,
     "params-not-list": PARAMS_NOT_LIST,
     "outside-repository": OUTSIDE_REPOSITORY,
+    "too-many-members": TOO_COMPLEX,
 }
 
 
