@@ -394,6 +394,8 @@ class ParamsLoader:
                 data = self.project.yaml(rel).data or {}
         except (YamlProblem, FileProblem) as exc:
             raise LoadProblem(f"'{rel}' cannot be read: {exc.message}", exc.mark) from None
+        except (RecursionError, MemoryError):
+            raise LoadProblem(f"'{rel}' is nested too deeply for Python's parser") from None
         except (ValueError, SyntaxError) as exc:
             raise LoadProblem(f"'{rel}' cannot be parsed: {exc}") from None
         if not isinstance(data, dict):
