@@ -93,6 +93,15 @@ def write_bytes(root: Path, path: str | Path, data: bytes, *, new_mode: int | No
     _sync_folder(folder)
 
 
+def write_output(root: Path, path: str | Path, text: str) -> None:
+    """A file named on the command line (`--output`): inside the repository, the same
+    rules as any write (no symlink out); elsewhere, where the user said. Atomically."""
+    absolute = Path(path).absolute()
+    rel = os.path.relpath(absolute, root)
+    outside = rel == os.pardir or rel.startswith(os.pardir + os.sep)
+    write_text(absolute.parent if outside else root, absolute, text)
+
+
 def apply(root: Path, edits: Iterable[Edit]) -> list[str]:
     """Write every edit whose text differs from the file's; the paths written. Every
     target is checked before the first write, so a refused path writes nothing."""
