@@ -400,6 +400,9 @@ def _params(project: Project, stages: list[Stage]) -> dict[str, Any]:
     """`key` (root params.yaml) or `file:key` -> current value, for every stage param."""
     loader = ParamsLoader(project)
     found: dict[str, Any] = {}
+    # A whole params file (`- file.yaml:`) may hold anything, secrets included: only the
+    # keys the pipeline itself interpolates are copied into the generated DAG.
+    used = pipeline_of(project).used_keys
     for stage in stages:
         for ref in stage.params:
             try:
@@ -408,8 +411,10 @@ def _params(project: Project, stages: list[Stage]) -> dict[str, Any]:
                 continue
             prefix = "" if ref.file == "params.yaml" else f"{ref.file}:"
             if ref.key is None:
+                wanted = {".".join(path) for source, path in used if source == ref.file}
                 for key, value in _leaves(data, ""):
-                    found.setdefault(prefix + key, value)
+                    if any(key == w or key.startswith(w + ".") for w in wanted):
+                        found.setdefault(prefix + key, value)
                 continue
             value = param_value(data, ref.key)
             if value is not MISSING:

@@ -217,3 +217,23 @@ def test_not_a_git_repository_at_all_is_fine(tmp_path: Path) -> None:
 
 def test_repo_constant_is_this_checkout() -> None:
     assert (REPO / "pyproject.toml").is_file()
+
+
+def test_whole_params_file_values_reach_the_dag_only_when_interpolated(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    write_tree(
+        root,
+        {
+            "params.yaml": "lr: 0.1\ndb_password: hunter2-params\n",
+            "dvc.yaml": (
+                "stages:\n  train:\n    cmd: python train.py --lr ${lr}\n"
+                "    params:\n      - params.yaml:\n"
+            ),
+            ".dvc/config": "",
+        },
+    )
+    git_init(root)
+    done = run_tool("dvc-gitops", root, "export", "airflow")
+    assert done.returncode == 0, done.stderr
+    assert '"lr": 0.1' in done.stdout
+    assert "hunter2" not in done.stdout and "db_password" not in done.stdout
