@@ -15,7 +15,6 @@ import yaml
 
 from dvc_gitops.core.findings import Finding, Rule
 from dvc_gitops.dvcmodel.model import MISSING, Pipeline, join_path, param_value, pipeline_of
-from dvc_gitops.dvcmodel.schema_check import TOO_COMPLEX
 from dvc_gitops.formats.yamldoc import Mark, scalar_value
 
 if TYPE_CHECKING:
@@ -147,6 +146,17 @@ VARS_FILE_INVALID = Rule(
     fix="Fix the file (a mapping of keys at the top), or the key list after the colon.",
 )
 
+TOO_MANY_STAGES = Rule(
+    "DG142",
+    "too-many-stages",
+    "error",
+    "A `foreach` or `matrix` stage expands to more than 20,000 stages.",
+    why="A few KB of `matrix` can ask for millions of stages (300 x 300 x 300 values: 27 "
+    "million), which exhausts the memory and time of every tool that expands it, DVC "
+    "included; the largest real pipeline known has 4,172 stages in all.",
+    fix="Check that the lists are the intended ones (a `${...}` naming the wrong key), or "
+    "split the stage.",
+)
 OUTSIDE_REPOSITORY = Rule(
     "DG141",
     "file-outside-repository",
@@ -181,7 +191,7 @@ _BY_KIND: dict[str, Rule] = {
     "matrix-not-list": NOT_ITERABLE,
     "params-not-list": PARAMS_NOT_LIST,
     "outside-repository": OUTSIDE_REPOSITORY,
-    "too-many-members": TOO_COMPLEX,
+    "too-many-members": TOO_MANY_STAGES,
 }
 
 
