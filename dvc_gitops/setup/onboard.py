@@ -5,10 +5,10 @@ The team's remote comes from `[tool.dvc-gitops.remote]` (or flags):
     [tool.dvc-gitops.remote]
     name = "storage"
     url = "s3://team-bucket/dvc"
-    endpointurl = "https://minio.example.com"   # any other key: a non-secret option
-    region = "eu-west-1"
-    # credential key -> the environment variable that holds it (asked for when unset)
-    credentials = { access_key_id = "AWS_ACCESS_KEY_ID", secret_access_key = "AWS_SECRET" }
+    region = "eu-west-1"                        # any other key: a non-secret option
+    # credential key -> the environment variable that holds it (asked for when unset);
+    # a repository may name only its remote type's well-known ones (else --credential)
+    credentials = { secret_access_key = "AWS_SECRET_ACCESS_KEY" }
     config = { "core.autostage" = true }        # team DVC settings (`dvc config`)
 
 Settings are written with DVC's own commands, run with the project's `dvc`: `dvc remote
