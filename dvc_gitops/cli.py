@@ -18,7 +18,7 @@ from dvc_gitops import __version__
 from dvc_gitops.core.catalog import COMMANDS, SHARED_PREFIX, offline_hooks
 from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import Project, find_root
-from dvc_gitops.core.runner import Check, common_options, execute, guarded
+from dvc_gitops.core.runner import Check, common_options, execute, files_never_options, guarded
 
 
 def offline_checks(wanted: Callable[[str], bool] = lambda _prefix: True) -> list[Check]:
@@ -206,7 +206,7 @@ def init_command(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = files_never_options(list(sys.argv[1:] if argv is None else argv))
 
     def body() -> int:
         result: Any = cli.main(args=args, prog_name="dvc-gitops", standalone_mode=False)

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dvc_gitops.core.config import Config, load_config
+from dvc_gitops.core.config import Config, ConfigError, load_config
 from dvc_gitops.formats import yamldoc
 from dvc_gitops.formats.yamldoc import Mark, YamlDoc, YamlProblem
 
@@ -89,6 +89,13 @@ class Project:
         except ValueError:
             return Path(os.path.relpath(absolute, self.root)).as_posix()
 
+    def inside(self, rel: str) -> bool:
+        """Whether `rel` resolves (through `..` and symlinks) to a path inside the root:
+        nothing outside it is ever read, whatever a committed file names."""
+        real = os.path.realpath(self.root / rel)
+        root = str(self.root)
+        return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
     def path(self, rel: str) -> Path:
         return self.root / rel
 
@@ -109,6 +116,8 @@ class Project:
         if self.tree is not None:
             return self._tree_bytes(self.tree, rel)
         target = self.root / rel
+        if not self.inside(rel):
+            raise FileProblem(rel, "lies outside the repository: not read")
         try:
             if target.is_dir():
                 raise FileProblem(rel, "is a directory, not a file")
@@ -247,8 +256,37 @@ class Project:
     @cached_property
     def git_files(self) -> frozenset[str] | None:
         """Files git tracks (index), or None outside a git work tree."""
-        out = self.git("ls-files", "-z")
-        return None if out is None else frozenset(p for p in out.split("\0") if p)
+        try:
+            done = subprocess.run(
+                ["git", "ls-files", "-z"],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            if not self._in_git_tree():
+                return None
+            raise ConfigError(f"git cannot list the tracked files: {exc}") from None
+        if done.returncode == 0:
+            return frozenset(p for p in done.stdout.split("\0") if p)
+        if not self._in_git_tree():
+            return None  # no repository at all: nothing can be committed
+        # A repository git refuses (dubious ownership, a broken .git) must never read as
+        # "nothing is tracked": that would pass what it should check.
+        reason = " ".join(
+            line.removeprefix("fatal: ").strip()
+            for line in done.stderr.splitlines()
+            if line.strip() and not line.startswith(("\t", "hint:"))
+        )
+        raise ConfigError(
+            f"git refuses this repository: {reason[:300] or 'exit ' + str(done.returncode)}"
+        )
+
+    def _in_git_tree(self) -> bool:
+        """Whether a `.git` at the root or above says this is meant to be a git work tree."""
+        return any((folder / ".git").exists() for folder in (self.root, *self.root.parents))
 
     def git(self, *args: str) -> str | None:
         """`git ARGS` at the root; None when git is missing or fails."""

@@ -12,6 +12,7 @@ options, output formats and exit codes:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import traceback
@@ -25,8 +26,11 @@ import click
 from dvc_gitops import __version__
 from dvc_gitops.core import suppressions
 from dvc_gitops.core.config import FAIL_ON, ConfigError, matches
+from dvc_gitops.core.files import Edit, WriteRefused, write_text
+from dvc_gitops.core.files import apply as apply_edits
 from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import Project, find_root
+from dvc_gitops.core.redact import redact, safe
 from dvc_gitops.core.reporters import REPORTERS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -50,6 +54,18 @@ class CheckContext:
     # Findings of these codes print but do not fail the run: a check appends to it
     # for its advisory mode (dvc-status warns unless --fail).
     warn_only: list[str] = field(default_factory=list)
+
+    def apply(self, edits: Iterable[Edit], who: str = "dvc-gitops") -> list[str]:
+        """Write a fixer's edits (atomically, inside the repository: core/files.py); the
+        paths written, also added to `fixed`. A refused or failed write is one line on
+        stderr, and its findings stay, unfixed."""
+        try:
+            written = apply_edits(self.project.root, edits)
+        except WriteRefused as exc:
+            click.echo(f"{who}: {exc}", err=True)
+            return []
+        self.fixed.extend(sorted(written))
+        return written
 
     def selected(self, *names: str, suffixes: tuple[str, ...] = ()) -> list[str]:
         """The given files whose base name is one of `names` or ends with `suffixes`."""
@@ -130,12 +146,25 @@ def emit(
     findings: Sequence[Finding], fmt: str, output_file: str | None, context: CheckContext
 ) -> None:
     reporter = REPORTERS[fmt]
+    # The last line of defence for secrets: whatever a check quoted, no URL credential
+    # reaches any format (text, json, github, sarif) or the output file.
+    findings = [
+        f if f.message == (m := redact(f.message)) else dataclasses.replace(f, message=m)
+        for f in findings
+    ]
     if fmt == "text":
         for path in dict.fromkeys(context.fixed):
             click.echo(f"{path}: fixed")
     if output_file:
-        with open(output_file, "w", encoding="utf-8") as out:
-            reporter(findings, out)
+        import io
+
+        buffer = io.StringIO()
+        reporter(findings, buffer)
+        try:
+            target = Path(output_file).absolute()  # wherever the user asked, atomically
+            write_text(target.parent, target, buffer.getvalue())
+        except WriteRefused as exc:
+            raise ConfigError(f"--output-file: {exc}") from None
         return
     reporter(findings, sys.stdout)
 
@@ -145,12 +174,12 @@ def guarded(prog: str, debug: bool, body: Callable[[], int]) -> int:
     try:
         return body()
     except ConfigError as exc:
-        click.echo(f"{prog}: error: {exc}", err=True)
+        click.echo(f"{prog}: error: {safe(str(exc))}", err=True)
         return EXIT_USAGE
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"{prog}: error: {exc.format_message()}", err=True)
+        click.echo(f"{prog}: error: {safe(exc.format_message())}", err=True)
         return EXIT_USAGE
     except click.exceptions.Abort:
         click.echo(f"{prog}: aborted", err=True)
@@ -161,13 +190,34 @@ def guarded(prog: str, debug: bool, body: Callable[[], int]) -> int:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        detail = " ".join(str(exc).split()) or type(exc).__name__
+        detail = safe(" ".join(str(exc).split())) or type(exc).__name__
         click.echo(
             f"{prog}: internal error: {type(exc).__name__}: {detail} "
             "(run again with --debug for the traceback)",
             err=True,
         )
         return EXIT_INTERNAL
+
+
+class Seconds(click.ParamType):  # type: ignore[type-arg]
+    """A timeout: a number of seconds above 0 and at most a day; `nan` and `inf` (which
+    float() accepts and every comparison lets through) are usage errors."""
+
+    name = "seconds"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not 0 < number <= 86400:  # false for nan
+            self.fail(f"{value} is not a number of seconds above 0 and at most 86400", param, ctx)
+        return number
+
+
+SECONDS = Seconds()
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -316,7 +366,7 @@ def hook_main(
     """
 
     def main(argv: Sequence[str] | None = None) -> int:
-        args = list(sys.argv[1:] if argv is None else argv)
+        args = files_never_options(list(sys.argv[1:] if argv is None else argv))
         debug = "--debug" in args
 
         def body() -> int:
@@ -366,3 +416,24 @@ def hook_main(
         return guarded(check.hook_id, debug, body)
 
     return main
+
+
+def files_never_options(args: list[str]) -> list[str]:
+    """`args` with a `--` put before the first file name that looks like an option.
+
+    pre-commit passes file names after the hook's `args`, as they are: a folder called
+    `--select=ZZ` holding a dvc.yaml arrives as `--select=ZZ/dvc.yaml`, and must be read as
+    that file, never as an option. A word starting with `-` that names an existing path
+    and holds a `/`, `=` or `.` (no option of ours does) starts the file names.
+    """
+    if "--" in args:
+        return args
+    for index, arg in enumerate(args):
+        if (
+            arg.startswith("-")
+            and len(arg) > 1
+            and any(mark in arg for mark in "/=.")
+            and os.path.lexists(arg)
+        ):
+            return [*args[:index], "--", *args[index:]]
+    return args

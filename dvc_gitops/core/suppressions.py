@@ -7,6 +7,7 @@ nothing is itself reported (DG001), but only for codes the run actually checked.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -81,7 +82,24 @@ def apply(
 
 def hides(project: Project, finding: Finding) -> bool:
     """Whether an inline comment suppresses `finding` (a fixer leaves those alone)."""
-    return any(s.covers(finding) for s in _read(project, finding.path))
+    return any(s.covers(finding) for s in _read_once(project, finding.path))
+
+
+def _read_once(project: Project, path: str) -> list[Suppression]:
+    """`_read`, once per version of the file: a fixer asks for each of thousands of
+    findings, and re-reading the file each time was quadratic."""
+    try:
+        stat = os.stat(project.path(path))
+        version: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        version = None
+    cache = project.cache("suppressions")
+    cached = cache.get(path)
+    if version is None or cached is None or cached[0] != version:
+        cached = (version, _read(project, path))
+        cache[path] = cached
+    found: list[Suppression] = cached[1]
+    return found
 
 
 def _read(project: Project, path: str) -> list[Suppression]:

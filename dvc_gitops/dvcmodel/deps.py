@@ -9,7 +9,6 @@ resolved from the pipeline model (vars, `${}`, foreach and matrix already applie
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import posixpath
 import re
@@ -21,6 +20,7 @@ import click
 import yaml
 
 from dvc_gitops.core import suppressions
+from dvc_gitops.core.files import WriteRefused, write_text
 from dvc_gitops.core.findings import Finding, Rule
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.core.runner import CheckContext
@@ -427,9 +427,9 @@ def _fix(
             continue
         bom = "\ufeff" if project.read_bytes(dvcfile).startswith(b"\xef\xbb\xbf") else ""
         try:
-            project.path(dvcfile).write_bytes((bom + doc.text).encode("utf-8"))
-        except OSError as exc:  # the findings stay, unfixed
-            click.echo(f"check-dvc-deps: cannot write {dvcfile}: {exc.strerror or exc}", err=True)
+            write_text(project.root, dvcfile, bom + doc.text)
+        except WriteRefused as exc:  # the findings stay, unfixed
+            click.echo(f"check-dvc-deps: {exc}", err=True)
             continue
         done |= added
         moved[dvcfile] = _line_moves(original.text, doc.text)
@@ -437,13 +437,21 @@ def _fix(
 
 
 def _line_moves(before: str, after: str) -> dict[int, int]:
-    """Old line number -> new line number, for a text that only gained insertions."""
+    """Old line number -> new line number, for a text that only gained lines (and items
+    inside a line). One pass: an old line is found at or after where the last one was,
+    within the count of lines added; a line edited in place keeps its slot. (difflib's
+    matcher was quadratic on the repeated lines of a big dvc.yaml.)"""
     old, new = _lines(before), _lines(after)
     moves: dict[int, int] = {}
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for n in range(block.size):
-            moves[block.a + n + 1] = block.b + n + 1
+    j = 0
+    for i, line in enumerate(old):
+        surplus = (len(new) - j) - (len(old) - i)
+        for k in range(max(surplus, 0) + 1):
+            if j + k < len(new) and new[j + k] == line:
+                j += k
+                break
+        moves[i + 1] = j + 1
+        j += 1
     return moves
 
 

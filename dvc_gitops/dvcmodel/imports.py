@@ -70,7 +70,8 @@ _R_SOURCE = re.compile(
 
 def _imports_of(path: str, roots: list[str], project: Project) -> list[str]:
     """The repository files one Python file imports (an R file sources), unparsable: none."""
-
+    if not project.inside(path):
+        return []  # nothing outside the repository is read, whatever a cmd names
     if path.lower().endswith(".r"):
         try:
             text = (project.root / path).read_text(encoding="utf-8", errors="replace")
@@ -108,7 +109,8 @@ def _import_statements(path: str, project: Project) -> list[ast.Import | ast.Imp
         return cache[path]  # type: ignore[no-any-return]
     try:
         # Read directly: these files are not the hook's input (no suppressions in them).
-        raw = (project.root / path).read_bytes()
+        # Nothing outside the repository is read, whatever a cmd names.
+        raw = (project.root / path).read_bytes() if project.inside(path) else b""
     except OSError:
         raw = b""
     sources = _notebook_cells(raw) if path.endswith(".ipynb") else [raw]
@@ -116,8 +118,8 @@ def _import_statements(path: str, project: Project) -> list[ast.Import | ast.Imp
     for source in sources:  # a notebook cell that does not parse spoils only itself
         try:
             tree = ast.parse(source, filename=path)
-        except (SyntaxError, ValueError):
-            continue
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # 5 KB of nested `-` exhausts the parser's recursion: not Python we read
         # Statements only: imports never sit inside expressions, and a walk of every
         # expression node cost most of the time on large trees.
         level: list[ast.AST] = [tree]

@@ -146,6 +146,30 @@ VARS_FILE_INVALID = Rule(
     fix="Fix the file (a mapping of keys at the top), or the key list after the colon.",
 )
 
+TOO_MANY_STAGES = Rule(
+    "DG142",
+    "too-many-stages",
+    "error",
+    "A `foreach` or `matrix` stage expands to more than 20,000 stages.",
+    why="A few KB of `matrix` can ask for millions of stages (300 x 300 x 300 values: 27 "
+    "million), which exhausts the memory and time of every tool that expands it, DVC "
+    "included; the largest real pipeline known has 4,172 stages in all.",
+    fix="Check that the lists are the intended ones (a `${...}` naming the wrong key), or "
+    "split the stage.",
+)
+OUTSIDE_REPOSITORY = Rule(
+    "DG141",
+    "file-outside-repository",
+    "error",
+    "A vars or params file lies outside the repository (`../`, an absolute path, or a "
+    "symlink that leaves it).",
+    why="A checkout must never reach the files of whoever checks it: dvc-gitops reads "
+    "nothing outside the repository root, so it cannot check this pipeline, and a clone "
+    "elsewhere would not find the file either.",
+    fix="Keep vars and params files inside the repository, and refer to them by a path "
+    "relative to the dvc.yaml.",
+)
+
 # Codes DVC refuses only when `dvc repro` runs the stage: `dvc stage list` and `dvc dag`
 # pass, so a load-time verdict (the corpus's) cannot confirm or refute them.
 RUN_TIME_CODES = frozenset({"DG301", "DG302"})
@@ -166,6 +190,8 @@ _BY_KIND: dict[str, Rule] = {
     "foreach-not-iterable": NOT_ITERABLE,
     "matrix-not-list": NOT_ITERABLE,
     "params-not-list": PARAMS_NOT_LIST,
+    "outside-repository": OUTSIDE_REPOSITORY,
+    "too-many-members": TOO_MANY_STAGES,
 }
 
 

@@ -7,6 +7,7 @@ would refuse as issues instead of raising.
 from __future__ import annotations
 
 import difflib
+import math
 import posixpath
 import re
 import weakref
@@ -46,6 +47,11 @@ from dvc_gitops.dvcmodel.stages import (
     join_path,
     stage_address,
 )
+
+# The most stages one foreach/matrix definition may expand to: far above any real
+# pipeline (the largest known has 4,172 stages in all), far below what exhausts memory
+# (a 3 KB matrix of 300 x 300 x 300 values asks for 27 million).
+MAX_MEMBERS = 20_000
 
 # Mapping nodes -> {key: (key node, value node)}: stage templates are looked up once per
 # foreach member and per key, so each mapping is scanned (and its keys typed) once.
@@ -302,6 +308,16 @@ class FileResolver:
         except LoadProblem as exc:
             kind = "vars-file-missing" if "does not exist" in str(exc) else "vars-unreadable"
             where = "" if not stage else f" (stage '{stage}')"
+            if exc.kind == "outside":
+                self.issue(
+                    "outside-repository",
+                    mark,
+                    f"vars file {exc}{where}: dvc-gitops reads nothing outside the "
+                    "repository (a checkout must not reach your other files); keep vars "
+                    "files inside it",
+                )
+                self.incomplete = True
+                return
             self.issue(
                 kind,
                 mark,
@@ -385,6 +401,22 @@ class FileResolver:
         else:
             self._stage(name, None, definition, value_node, json_path, context, stage_mark)
 
+    def _too_many(self, name: str, count: int, mark: Mark, how: str) -> bool:
+        """Whether `name` expands past MAX_MEMBERS (then a finding, and it is not
+        expanded): a few KB of `matrix` can ask for millions of stages."""
+        if count <= MAX_MEMBERS:
+            return False
+        self.issue(
+            "too-many-members",
+            mark,
+            f"{how} stage '{name}' expands to {count:,} stages, more than the "
+            f"{MAX_MEMBERS:,} dvc-gitops checks (the largest real pipeline known has "
+            "4,172): not expanded; split it, or check that its lists are the intended ones",
+        )
+        self.fail(f"'stages.{name}' expands to {count:,} stages")
+        self.incomplete = True
+        return True
+
     def _foreach_members(
         self,
         name: str,
@@ -406,6 +438,8 @@ class FileResolver:
                 "DVC refuses it; give a list, a mapping, or ${...} naming one",
             )
             self.fail(f"'stages.{name}.foreach' is not a list or mapping")
+            return
+        if self._too_many(name, len(value), mark, "foreach"):
             return
         if isinstance(value, dict):
             for key, item in value.items():
@@ -469,6 +503,9 @@ class FileResolver:
                 )
                 self.fail(f"'stages.{name}.matrix.{axis}' is not a list")
                 return
+        count = math.prod(len(v) for v in axes.values())
+        if self._too_many(name, count, stage_mark, "matrix"):
+            return
         template = {k: v for k, v in definition.items() if k != "matrix"}
         json_path: JsonPath = ("stages", name)
         for combination in product(*(list(enumerate(v)) for v in axes.values())):

@@ -10,6 +10,7 @@ after the schema pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -202,6 +203,18 @@ NON_TEXT_KEY = Rule(
     why="DVC wants names as text: `1:` is the number 1 and DVC refuses it.",
     fix="Quote the name: `'1':`.",
 )
+STAGE_NAME_CONTROL = Rule(
+    "DG140",
+    "stage-name-control-character",
+    "warning",
+    "A stage name holds a control character (`\\r`, `\\n`, ESC, a bidi override...).",
+    why="DVC 3.67 accepts any character in a stage name, but a carriage return in a name "
+    "written into a comment of generated code ends the comment early (Python ends lines at "
+    "`\\r`), and escape codes rewrite the terminal of whoever reads the output.",
+    fix="Rename the stage with letters, digits, `_`, `-` and `.` (the names DVC itself suggests).",
+)
+# C0 and C1 controls, DEL, line separators and the bidi overrides of "Trojan Source".
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 PLOT_FLAGS_LIST = Rule(
     "DG124",
     "plot-flags-list",
@@ -561,6 +574,14 @@ def _beyond_schema(doc: YamlDoc, data: dict[Any, Any]) -> Iterator[Finding]:
     if not isinstance(stages, dict):
         return
     for name, stage in stages.items():
+        if isinstance(name, str) and _CONTROL.search(name):
+            yield STAGE_NAME_CONTROL.at_key(
+                doc,
+                ("stages", name),
+                f"stage name {name!a} holds control characters: DVC accepts it, but "
+                "every tool that prints it or writes it into code (logs, `dvc dag`, an "
+                "exported DAG) can be misled; use letters, digits, '_', '-' and '.'",
+            )
         if not isinstance(stage, dict):
             continue
         body, base = stage, ("stages", name)  # type: tuple[dict[Any, Any], JsonPath]

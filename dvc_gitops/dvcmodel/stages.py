@@ -339,9 +339,10 @@ def param_value(values: Any, key: str) -> Any:
 class LoadProblem(Exception):
     """A params/vars file DVC cannot load: why, and where in it when that is known."""
 
-    def __init__(self, message: str, mark: Mark | None = None) -> None:
+    def __init__(self, message: str, mark: Mark | None = None, kind: str = "") -> None:
         super().__init__(message)
         self.mark = mark or Mark(1, 1)
+        self.kind = kind  # "outside": a path out of the repository, never read
 
 
 class ParamsLoader:
@@ -377,6 +378,8 @@ class ParamsLoader:
 
         if not self.project.exists(rel):
             raise LoadProblem(f"'{rel}' does not exist")
+        if not self.project.inside(rel):
+            raise LoadProblem(f"'{rel}' lies outside the repository", kind="outside")
         if self.project.is_dir(rel):
             raise LoadProblem(f"'{rel}' is a directory")
         suffix = _suffix(rel)
@@ -391,6 +394,8 @@ class ParamsLoader:
                 data = self.project.yaml(rel).data or {}
         except (YamlProblem, FileProblem) as exc:
             raise LoadProblem(f"'{rel}' cannot be read: {exc.message}", exc.mark) from None
+        except (RecursionError, MemoryError):
+            raise LoadProblem(f"'{rel}' is nested too deeply for Python's parser") from None
         except (ValueError, SyntaxError) as exc:
             raise LoadProblem(f"'{rel}' cannot be parsed: {exc}") from None
         if not isinstance(data, dict):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dvc_gitops.core.project import FileProblem, Project
+from dvc_gitops.core.redact import printable
 from dvc_gitops.dvcmodel.model import (
     MISSING,
     LoadProblem,
@@ -368,15 +369,17 @@ def _task(task: Task) -> list[str]:
     if task.experiment:
         env["MLFLOW_EXPERIMENT_NAME"] = task.experiment
     where = stage.dvcfile if stage.wdir == "." else f"{stage.dvcfile}, wdir {stage.wdir}"
-    lines = ["", f"    # {stage.address} ({where}):"]
-    lines += [f"    #   {line}".rstrip() for cmd in stage.cmds for line in cmd.splitlines()]
+    lines = ["", f"    # {comment(stage.address)} ({comment(where)}):"]
+    lines += [f"    #   {comment(line)}".rstrip() for cmd in stage.cmds for line in cmd.split("\n")]
     if stage.frozen:
         lines.append("    # frozen: DVC does not run it; its outputs come from the DVC remote")
     if task.local_only:
         lines.append(
             "    # reads outputs with `cache: false`, which no DVC remote holds: it needs a"
         )
-        lines.append("    # checkout shared with the task that wrote " + ", ".join(task.local_only))
+        lines.append(
+            "    # checkout shared with the task that wrote " + comment(", ".join(task.local_only))
+        )
     lines += [
         f"    {task.variable} = BashOperator(",
         f"        task_id={py(task.task_id)},",
@@ -397,6 +400,9 @@ def _params(project: Project, stages: list[Stage]) -> dict[str, Any]:
     """`key` (root params.yaml) or `file:key` -> current value, for every stage param."""
     loader = ParamsLoader(project)
     found: dict[str, Any] = {}
+    # A whole params file (`- file.yaml:`) may hold anything, secrets included: only the
+    # keys the pipeline itself interpolates are copied into the generated DAG.
+    used = pipeline_of(project).used_keys
     for stage in stages:
         for ref in stage.params:
             try:
@@ -405,8 +411,10 @@ def _params(project: Project, stages: list[Stage]) -> dict[str, Any]:
                 continue
             prefix = "" if ref.file == "params.yaml" else f"{ref.file}:"
             if ref.key is None:
+                wanted = {".".join(path) for source, path in used if source == ref.file}
                 for key, value in _leaves(data, ""):
-                    found.setdefault(prefix + key, value)
+                    if any(key == w or key.startswith(w + ".") for w in wanted):
+                        found.setdefault(prefix + key, value)
                 continue
             value = param_value(data, ref.key)
             if value is not MISSING:
@@ -422,6 +430,13 @@ def _leaves(data: Any, prefix: str) -> list[tuple[str, Any]]:
             found += _leaves(value, f"{prefix}{key}.")
         return found
     return [(prefix[:-1], data)]
+
+
+def comment(text: str) -> str:
+    """`text` safe inside a `#` comment of generated code: Python ends a line at `\\r` as
+    well as `\\n`, so a stage name holding one would turn the rest of it into code that
+    runs when Airflow imports the DAG. Control characters become visible escapes."""
+    return printable(text, keep_tabs=False)
 
 
 def py(value: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 
+from dvc_gitops.core.files import WriteRefused, write_text
 from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.export.airflow import ExportProblem, export_airflow, export_command
@@ -48,9 +49,9 @@ def check_dag(project: Project, rel: str, fix: bool) -> str | None:
         return None
     if fix:
         try:
-            project.path(rel).write_text(fresh, encoding="utf-8")
-        except OSError as exc:
-            return f"{rel}: the Airflow DAG is out of date and cannot be written: {exc.strerror}"
+            write_text(project.root, rel, fresh)
+        except WriteRefused as exc:
+            return f"{rel}: the Airflow DAG is out of date and cannot be written: {exc}"
         return f"{rel}: the Airflow DAG was out of date with the pipeline: exported again"
     return f"{rel}: the Airflow DAG is out of date with the pipeline: run `{again}`"
 

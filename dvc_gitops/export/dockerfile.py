@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops.core.files import WriteRefused, write_output
 from dvc_gitops.core.project import FileProblem, Project, find_root
 from dvc_gitops.core.runner import EXIT_USAGE
 from dvc_gitops.formats import tomldoc
@@ -158,8 +159,8 @@ def dockerfile_command(output: str | None, extras: tuple[str, ...]) -> None:
         click.echo(text, nl=False)
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"dvc-gitops export dockerfile: cannot write {output}: {exc.strerror}", err=True)
+        write_output(project.root, output, text)
+    except WriteRefused as exc:
+        click.echo(f"dvc-gitops export dockerfile: cannot write {output}: {exc}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None
     click.echo(f"wrote {output}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops.core.files import WriteRefused, write_output
 from dvc_gitops.core.project import Project, find_root
 from dvc_gitops.core.runner import EXIT_USAGE
 from dvc_gitops.dvcmodel.model import pipeline_of
@@ -62,9 +63,10 @@ def airflow_command(dag_id: str, output: str | None, transfer: str) -> None:
         return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"dvc-gitops export airflow: cannot write {output}: {exc.strerror}", err=True)
+        write_output(project.root, target, text)
+    except (OSError, WriteRefused) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        click.echo(f"dvc-gitops export airflow: cannot write {output}: {why}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None
     click.echo(
         f"wrote {output}: {len(pipeline_of(project).stages)} tasks,"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops.core.files import WriteRefused, write_output
 from dvc_gitops.core.project import Project, find_root
 from dvc_gitops.core.runner import EXIT_USAGE
 from dvc_gitops.dvcmodel.model import Pipeline, Stage, pipeline_of
@@ -279,8 +280,9 @@ def kubeflow_command(name: str, image: str, output: str | None, yaml_file: str |
     try:
         if not (target.is_file() and target.read_text(encoding="utf-8") == text):
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"dvc-gitops export kubeflow: cannot write {output}: {exc.strerror}", err=True)
+            write_output(project.root, target, text)
+    except (OSError, WriteRefused) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        click.echo(f"dvc-gitops export kubeflow: cannot write {output}: {why}", err=True)
         raise click.exceptions.Exit(EXIT_USAGE) from None
     click.echo(f"wrote {output}: {len(pipeline_of(project).stages)} components")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from dvc_gitops.core.files import WriteRefused, write_text
 from dvc_gitops.core.findings import Finding
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.export.airflow import ExportProblem
@@ -55,11 +56,9 @@ def check_pipeline(project: Project, rel: str, fix: bool) -> str | None:
         return None
     if fix:
         try:
-            project.path(rel).write_text(fresh, encoding="utf-8")
-        except OSError as exc:
-            return (
-                f"{rel}: the Kubeflow pipeline is out of date and cannot be written: {exc.strerror}"
-            )
+            write_text(project.root, rel, fresh)
+        except WriteRefused as exc:
+            return f"{rel}: the Kubeflow pipeline is out of date and cannot be written: {exc}"
         return f"{rel}: the Kubeflow pipeline was out of date with the DVC pipeline: exported again"
     again = export_command(name, image, rel)
     return f"{rel}: the Kubeflow pipeline is out of date with the DVC pipeline: run `{again}`"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from dvc_gitops.core.files import WriteRefused, write_text
 from dvc_gitops.core.project import FileProblem, Project, find_root
 from dvc_gitops.core.runner import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE
 from dvc_gitops.dvcmodel.model import pipeline_of
@@ -203,13 +204,11 @@ def update_document(
             "(or the dvc-dag-docs hook) to redraw it"
         )
     try:
-        with open(project.path(path), "w", encoding="utf-8", newline="") as out:
-            out.write(update.text)
-    except OSError as exc:  # a read-only tree: report, as --check would
-        why = exc.strerror or str(exc)
+        write_text(project.root, path, update.text)
+    except WriteRefused as exc:  # a read-only tree, a symlink out: report, as --check would
         return (
             EXIT_FINDINGS,
-            f"{path}: the pipeline picture is out of date and cannot be redrawn: {why}",
+            f"{path}: the pipeline picture is out of date and cannot be redrawn: {exc}",
         )
     return EXIT_FINDINGS, f"{path}: pipeline picture redrawn"
 

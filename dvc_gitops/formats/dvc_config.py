@@ -114,7 +114,11 @@ def remote_type(url: str | None) -> str | None:
     """The remote type DVC picks for `url` (its scheme; '' for a local path), or None."""
     if url is None:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # `https://u:p@[::1/dvc`: the scheme is still plain to read
+        scheme, sep, rest = url.partition("://")
+        return scheme.lower() if sep and rest else ""
     return parts.scheme.lower() if parts.netloc else ""
 
 
@@ -293,19 +297,3 @@ def credential_keys(kind: str | None) -> frozenset[str]:
     if kind is None:
         return ANY_CREDENTIAL_KEY
     return CREDENTIAL_KEYS.get(kind or "", ANY_CREDENTIAL_KEY)
-
-
-def mask_url(url: str) -> str | None:
-    """`url` with its password replaced by `***`, or None when it embeds no password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return None
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
-
-
-def strip_userinfo(url: str) -> str:
-    """`url` without its `user:password@` part."""
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()

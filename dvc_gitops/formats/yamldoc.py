@@ -146,12 +146,10 @@ class YamlDoc:
         node: yaml.Node = root
         for step in path:
             if isinstance(node, yaml.MappingNode):
-                for k, v in _merged_pairs(node):
-                    if isinstance(k, yaml.ScalarNode) and _key_matches(k, step):
-                        key_node, node = k, v
-                        break
-                else:
+                pair = _pair(node, step)
+                if pair is None:
                     return None
+                key_node, node = pair
             elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
                 if not 0 <= step < len(node.value):
                     return None
@@ -365,6 +363,30 @@ def _problem_text(exc: yaml.YAMLError, text: str = "") -> str:
 
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+# Big mappings (a `stages:` of thousands) -> {key value: its first (key, value) pair}: a
+# path lookup per stage would otherwise scan every key, quadratic over a whole file.
+_PAIRS: weakref.WeakKeyDictionary[yaml.MappingNode, dict[Any, tuple[yaml.Node, yaml.Node]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _pair(node: yaml.MappingNode, step: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    """The first (key, value) of `node` whose key is `step`, merge keys included."""
+    if len(node.value) < 16:
+        for k, v in _merged_pairs(node):
+            if isinstance(k, yaml.ScalarNode) and _key_matches(k, step):
+                return k, v
+        return None
+    index = _PAIRS.get(node)
+    if index is None:
+        index = {}
+        for k, v in _merged_pairs(node):
+            if isinstance(k, yaml.ScalarNode):  # scalar values are hashable
+                index.setdefault(scalar_value(k), (k, v))
+        _PAIRS[node] = index
+    return index.get(step)
 
 
 def _key_matches(key_node: yaml.ScalarNode, step: str | int) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from dvc_gitops.core.catalog import prefixes
-from dvc_gitops.core.runner import Check, hook_main
+from dvc_gitops.core.runner import SECONDS, Check, hook_main
 from dvc_gitops.mlflow.rest import DEFAULT_TIMEOUT
 from dvc_gitops.mlflow.rules import check
 
@@ -33,7 +33,7 @@ main = hook_main(
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=SECONDS,
             default=None,
             help=f"Seconds to wait for each server answer (default {DEFAULT_TIMEOUT:g}).",
         ),

@@ -31,6 +31,7 @@ import click
 import yaml
 
 from dvc_gitops.core.config import ConfigError
+from dvc_gitops.core.files import WriteRefused, write_text
 from dvc_gitops.core.project import FileProblem, Project, find_root
 from dvc_gitops.formats.yamldoc import JsonPath, Mark, YamlDoc, YamlProblem
 
@@ -363,7 +364,10 @@ def init_command(force: bool, tracking_uri: str | None) -> None:
     entries = proposed_entries(project)
     text = dump_map(entries, tracking_uri)
     project.path(rel).parent.mkdir(parents=True, exist_ok=True)
-    project.path(rel).write_text(text, encoding="utf-8")
+    try:
+        write_text(project.root, rel, text)
+    except WriteRefused as exc:
+        raise click.ClickException(str(exc)) from None
     if entries:
         click.echo(f"{rel}: mapped {len(entries)} stage(s) that use MLflow; review the names")
     else:

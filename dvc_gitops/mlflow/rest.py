@@ -9,17 +9,24 @@ verification) and `MLFLOW_TRACKING_SERVER_CERT_PATH` (a CA bundle).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import math
 import os
+import time
 import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # ssl and urllib.request load on the first request: offline checks
+from dvc_gitops.core.redact import excerpt, redact
+
+if TYPE_CHECKING:  # ssl and http.client load on the first request: offline checks
     import ssl  # import this module and never pay their 60 ms
-    import urllib.error
 
 DEFAULT_TIMEOUT = 5.0
+MAX_REDIRECTS = 5
+# No MLflow answer we read comes near this; a server sending more is not one to trust.
+MAX_ANSWER = 1024 * 1024
 
 
 class MlflowError(Exception):
@@ -37,7 +44,12 @@ class MlflowError(Exception):
 
 def is_server_uri(uri: str) -> bool:
     """Whether `uri` names a tracking server this client can talk to (http or https)."""
-    return urllib.parse.urlsplit(uri).scheme in ("http", "https")
+    try:
+        parts = urllib.parse.urlsplit(uri)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return False  # `http://u:p@[::1/x`: not a URL any client can use
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 class MlflowRest:
@@ -50,13 +62,25 @@ class MlflowRest:
         env: Mapping[str, str] | None = None,
     ) -> None:
         if not is_server_uri(uri):
-            raise ValueError(f"'{uri}' is not an http(s) tracking server URI")
-        self.uri = uri.rstrip("/")
+            raise ValueError(f"'{redact(uri)}' is not an http(s) tracking server URI")
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"the timeout must be a positive number of seconds, not {timeout}")
+        parts = urllib.parse.urlsplit(uri)
+        userinfo, at, hostport = parts.netloc.rpartition("@")
+        # user:password@ in the URI is basic auth (as MLflow reads it), sent as a header:
+        # the URL itself, as we keep and print it, holds no credentials.
+        self.uri = parts._replace(netloc=hostport).geturl().rstrip("/")
+        self.shown = redact(self.uri)
+        self.origin = _origin(urllib.parse.urlsplit(self.uri))
         self.timeout = timeout
         env = os.environ if env is None else env
         self.headers = {"Accept": "application/json", "User-Agent": "dvc-gitops"}
         token = env.get("MLFLOW_TRACKING_TOKEN")
         user = env.get("MLFLOW_TRACKING_USERNAME")
+        if at and not token and not user:
+            name, _, password = userinfo.partition(":")
+            user = urllib.parse.unquote(name)
+            env = {**env, "MLFLOW_TRACKING_PASSWORD": urllib.parse.unquote(password)}
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
         elif user:
@@ -81,7 +105,7 @@ class MlflowRest:
         except MlflowError as exc:
             return False, exc.message
         text = body.decode("utf-8", "replace").strip()
-        return text == "OK", text or "empty answer"
+        return text == "OK", excerpt(text, 120) or "empty answer"
 
     def experiment_by_name(self, name: str) -> dict[str, Any] | None:
         """The experiment called `name` (deleted ones too: see `lifecycle_stage`), or None."""
@@ -93,7 +117,9 @@ class MlflowRest:
             raise
         experiment = answer.get("experiment")
         if not isinstance(experiment, dict):
-            raise MlflowError("protocol", f"{self.uri}: get-by-name answered without 'experiment'")
+            raise MlflowError(
+                "protocol", f"{self.shown}: get-by-name answered without 'experiment'"
+            )
         return experiment
 
     def experiment_by_id(self, experiment_id: str) -> dict[str, Any] | None:
@@ -106,7 +132,7 @@ class MlflowRest:
             raise
         experiment = answer.get("experiment")
         if not isinstance(experiment, dict):
-            raise MlflowError("protocol", f"{self.uri}: experiments/get answered without one")
+            raise MlflowError("protocol", f"{self.shown}: experiments/get answered without one")
         return experiment
 
     def search_runs(
@@ -145,65 +171,176 @@ class MlflowRest:
         try:
             answer = json.loads(raw or b"{}")
         except ValueError:
-            raise MlflowError("protocol", f"{self.uri}{path}: the answer is not JSON") from None
+            raise MlflowError("protocol", f"{self.shown}{path}: the answer is not JSON") from None
         if not isinstance(answer, dict):
-            raise MlflowError("protocol", f"{self.uri}{path}: the answer is not a JSON object")
+            raise MlflowError("protocol", f"{self.shown}{path}: the answer is not a JSON object")
         return answer
 
     def _send(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> bytes:
-        import urllib.error
-        import urllib.request
-
         headers = dict(self.headers)
         data = None
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.uri + path, data=data, headers=headers, method=method)
+        deadline = time.monotonic() + self.timeout  # one deadline for the whole request
+        url = self.uri + path
+        for _hop in range(MAX_REDIRECTS + 1):
+            status, reason, location, payload = self._exchange(method, url, headers, data, deadline)
+            if status in (301, 302, 303, 307, 308) and location:
+                url, method, data, headers = self._redirect(
+                    url, location, status, method, data, headers
+                )
+                continue
+            if status >= 400:
+                raise self._http_error(status, reason, payload)
+            if status >= 300:
+                raise MlflowError(
+                    "http", f"{self.shown} answered {status} {excerpt(reason, 60)}", status
+                )
+            return payload
+        raise MlflowError("http", f"{self.shown}: more than {MAX_REDIRECTS} redirects")
+
+    def _redirect(
+        self,
+        url: str,
+        location: str,
+        status: int,
+        method: str,
+        data: bytes | None,
+        headers: dict[str, str],
+    ) -> tuple[str, str, bytes | None, dict[str, str]]:
+        """Where a redirect leads, and what may be sent there: credentials only to the
+        configured origin, and never from https down to http."""
+        target = urllib.parse.urljoin(url, location)
+        old, new = urllib.parse.urlsplit(url), urllib.parse.urlsplit(target)
+        if new.scheme not in ("http", "https"):
+            raise MlflowError("http", f"{self.shown} redirected to a non-http URL: refused")
+        if old.scheme == "https" and new.scheme == "http":
+            raise MlflowError(
+                "http",
+                f"{self.shown} redirected from https to http ({redact(target)[:120]}): "
+                "refused, credentials would travel in clear text",
+            )
+        if _origin(new) != self.origin:
+            # Another host may be anyone's: it gets the request, never our credentials.
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        if status in (301, 302, 303) and method != "GET":
+            method, data = "GET", None
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        return target, method, data, headers
+
+    def _exchange(
+        self, method: str, url: str, headers: dict[str, str], data: bytes | None, deadline: float
+    ) -> tuple[int, str, str, bytes]:
+        """One HTTP exchange, bounded by `deadline` as a whole (a server dripping a byte at
+        a time is cut off) and by MAX_ANSWER bytes: (status, reason, location, body)."""
+        import http.client
+        import socket
+        import threading
+
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        host = parts.hostname or ""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise MlflowError("unreachable", self._timed_out())
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                host, parts.port, timeout=remaining, context=self.context
+            )
+        else:
+            connection = http.client.HTTPConnection(host, parts.port, timeout=remaining)
+        expired = threading.Event()
+
+        def cut_off() -> None:
+            expired.set()
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):  # wakes a read blocked in another thread
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(max(remaining, 0.001), cut_off)
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as r:
-                payload: bytes = r.read()
-                return payload
-        except urllib.error.HTTPError as exc:
-            raise self._http_error(exc) from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, TimeoutError):
-                raise MlflowError("unreachable", self._timed_out()) from None
-            why = getattr(reason, "strerror", None) or str(reason)
-            raise MlflowError("unreachable", f"cannot reach {self.uri}: {why}") from None
+            connection.request(method, target, body=data, headers=headers)
+            response = connection.getresponse()
+            length = response.getheader("Content-Length")
+            if length and length.strip().isdigit() and int(length) > MAX_ANSWER:
+                raise MlflowError("protocol", self._too_big())
+            payload = response.read(MAX_ANSWER + 1)
+            if len(payload) > MAX_ANSWER:
+                raise MlflowError("protocol", self._too_big())
+            if expired.is_set():
+                raise MlflowError("unreachable", self._timed_out())
+            return (
+                response.status,
+                response.reason or "",
+                response.getheader("Location") or "",
+                payload,
+            )
+        except MlflowError:
+            raise
         except TimeoutError:
             raise MlflowError("unreachable", self._timed_out()) from None
+        except http.client.HTTPException as exc:
+            if expired.is_set():
+                raise MlflowError("unreachable", self._timed_out()) from None
+            said = excerpt(f"{type(exc).__name__}: {exc}", 80)
+            raise MlflowError(
+                "unreachable",
+                f"{self.shown} did not answer in HTTP ({said}): is this the URL of an MLflow "
+                "tracking server?",
+            ) from None
         except OSError as exc:
-            raise MlflowError("unreachable", f"cannot reach {self.uri}: {exc}") from None
+            if expired.is_set():
+                raise MlflowError("unreachable", self._timed_out()) from None
+            why = excerpt(exc.strerror or str(exc), 120)
+            raise MlflowError("unreachable", f"cannot reach {self.shown}: {why}") from None
+        finally:
+            watchdog.cancel()
+            connection.close()
+
+    def _too_big(self) -> str:
+        return f"{self.shown} sent an answer larger than {MAX_ANSWER // 1024} KiB: not read"
 
     def _timed_out(self) -> str:
-        return f"{self.uri} did not answer within {self.timeout:g} s (--timeout)"
+        return f"{self.shown} did not answer within {self.timeout:g} s (--timeout)"
 
-    def _http_error(self, exc: urllib.error.HTTPError) -> MlflowError:
+    def _http_error(self, status: int, reason: str, payload: bytes) -> MlflowError:
         try:
-            answer = json.loads(exc.read() or b"{}")
-        except (ValueError, OSError):
+            answer = json.loads(payload or b"{}")
+        except ValueError:
             answer = None
         answer = answer if isinstance(answer, dict) else {}
-        detail = " ".join(str(answer.get("message", "")).split())[:200]
-        error_code = str(answer.get("error_code", ""))
-        if exc.code in (401, 403):
+        detail = excerpt(str(answer.get("message", "")), 200)
+        error_code = excerpt(str(answer.get("error_code", "")), 60)
+        shown_reason = excerpt(reason, 60)
+        if status in (401, 403):
             sent = "no credentials were sent"
             if "Authorization" in self.headers:
                 scheme = self.headers["Authorization"].split()[0].lower()
                 sent = f"{scheme} credentials were refused"
             return MlflowError(
                 "auth",
-                f"{self.uri} answered {exc.code} {exc.reason}: {sent}; set "
+                f"{self.shown} answered {status} {shown_reason}: {sent}; set "
                 "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN",
-                exc.code,
+                status,
             )
         if not error_code:
             detail = "is this the URL of an MLflow tracking server?"
         return MlflowError(
             "http",
-            f"{self.uri} answered {exc.code} {exc.reason}" + (f": {detail}" if detail else ""),
-            exc.code,
+            f"{self.shown} answered {status} {shown_reason}" + (f": {detail}" if detail else ""),
+            status,
             error_code,
         )
+
+
+def _origin(parts: urllib.parse.SplitResult) -> tuple[str, str, int | None]:
+    """Scheme, host and port: where credentials may go."""
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default

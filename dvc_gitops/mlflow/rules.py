@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from dvc_gitops.core.config import ConfigError
 from dvc_gitops.core.dvc_projects import DvcProject, dvc_projects
 from dvc_gitops.core.findings import UNREADABLE_FILE, Finding, Rule
 from dvc_gitops.core.project import Project
+from dvc_gitops.core.redact import redact
 from dvc_gitops.core.runner import CheckContext
 from dvc_gitops.dvcmodel.model import Pipeline, pipeline_of
 from dvc_gitops.formats.yamldoc import Mark
@@ -273,7 +275,7 @@ def _settings(context: CheckContext) -> dict[str, Any]:
     online = explicit or bool(config.get("online", False))
     timeout = options.get("timeout")
     timeout = float(config.get("timeout", DEFAULT_TIMEOUT) if timeout is None else timeout)
-    if timeout <= 0:
+    if not (timeout > 0 and math.isfinite(timeout)):  # nan compares false to everything
         raise ConfigError(f"the timeout must be more than 0 seconds, not {timeout:g}")
     return {
         "online": online,
@@ -385,7 +387,7 @@ def _online(
     uri = env_uri or emap.tracking_uri
     if not uri or not is_server_uri(uri):
         if settings["explicit"]:
-            shown = f"'{uri}' is not one" if uri else "none is set"
+            shown = f"'{redact(uri)}' is not one" if uri else "none is set"
             raise ConfigError(
                 f"--online needs an http(s) tracking server in MLFLOW_TRACKING_URI or the "
                 f"map's tracking_uri ({shown})"
@@ -445,7 +447,7 @@ def _id_finding(
         claim.path,
         claim.mark,
         f"{claim.how} picks experiment id '{claim.value}', which is {actual} on "
-        f"{client.uri}, but the map says {mapped}: make them agree, {HELPER_HINT}",
+        f"{client.shown}, but the map says {mapped}: make them agree, {HELPER_HINT}",
     )
 
 
@@ -459,7 +461,7 @@ def _experiment_findings(
         yield EXPERIMENT_MISSING.at(
             emap.path,
             at,
-            f"experiment '{name}' (stage '{entry.pattern}') does not exist on {client.uri}: "
+            f"experiment '{name}' (stage '{entry.pattern}') does not exist on {client.shown}: "
             "fix the name, or create it (`mlflow experiments create -n NAME`); the first "
             "run would silently create a new one",
         )
@@ -468,7 +470,7 @@ def _experiment_findings(
         yield EXPERIMENT_DELETED.at(
             emap.path,
             at,
-            f"experiment '{name}' (stage '{entry.pattern}') is deleted on {client.uri}, and "
+            f"experiment '{name}' (stage '{entry.pattern}') is deleted on {client.shown}, and "
             "MLflow refuses to log to it: restore it (`mlflow experiments restore -x ID`; "
             f"`mlflow experiments get -n {name}` shows the ID) or map another name",
         )

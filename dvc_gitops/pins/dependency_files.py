@@ -646,6 +646,9 @@ class _Reader:
             mark = Mark(exc.lineno or 1, exc.offset or 1)
             self.problem(path, mark, f"invalid Python: {exc.msg}")
             return
+        except (RecursionError, MemoryError, ValueError):
+            self.problem(path, Mark(1, 1), "not Python this check can read (nested too deeply)")
+            return
         lines = text.splitlines()
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or _call_name(node.func) != "setup":

@@ -1,8 +1,10 @@
 """The Python interpreter a project runs DVC with, and what is installed in it.
 
-Versions come from package metadata, read by that interpreter (`importlib.metadata` in a
-subprocess): nothing is imported, so asking about dvc costs a Python start-up, not the
-quarter second `import dvc` takes, and works for any environment, not just ours.
+Versions come from package metadata. A virtual environment's `*.dist-info/METADATA` files
+are read as data: no interpreter runs, and above all none inside the checked repository (a
+committed `.venv/bin/python` is anyone's program). Only an interpreter outside the
+repository that is not a virtual environment (a system Python named with --python) is
+asked, with `importlib.metadata` in a subprocess; nothing is ever imported.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def installed_versions(
     missing = [p for p in packages if p not in known]
     if missing:
         try:
-            known.update(_read_metadata(interpreter.python, missing))
+            known.update(_read_metadata(interpreter.python, missing, project.root))
         except InterpreterProblem as exc:
             if interpreter.source == "--python":  # the user named it: say it is broken
                 raise ConfigError(f"--python: '{python}' {exc}") from None
@@ -154,6 +156,72 @@ def _version_here(package: str) -> str | None:
     return None
 
 
+def _inside(python: str, root: Path) -> bool:
+    """Whether `python` (its path as written, symlinks not followed: a venv's python links
+    to the base interpreter) lies inside `root`."""
+    path = os.path.normpath(os.path.abspath(python))
+    top = os.path.normpath(os.path.abspath(root))
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _site_packages(python: str) -> list[str] | None:
+    """The site-packages folders of the virtual environment `python` belongs to (its
+    `pyvenv.cfg` beside bin/), or None when it is not one."""
+    venv = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+        return None
+    folders = [os.path.join(venv, "Lib", "site-packages")]
+    for lib in ("lib", "lib64"):
+        try:
+            names = sorted(os.listdir(os.path.join(venv, lib)))
+        except OSError:
+            continue
+        folders += [
+            os.path.join(venv, lib, name, "site-packages")
+            for name in names
+            if name.startswith(("python", "pypy"))
+        ]
+    return [f for f in folders if os.path.isdir(f)]
+
+
+def _version_in(folders: Sequence[str], package: str) -> str | None:
+    """The version in the first `*.dist-info`/`*.egg-info` of `package` in `folders`, read
+    as data (the METADATA headers): nothing of the environment is run or imported."""
+    wanted = _normalized(package)
+    for folder in folders:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            if not name.lower().endswith((".dist-info", ".egg-info")):
+                continue
+            if _normalized(name.lower().rpartition(".")[0].partition("-")[0]) != wanted:
+                continue
+            info = os.path.join(folder, name)
+            metadata = info
+            if os.path.isdir(info):
+                leaf = "METADATA" if info.endswith(".dist-info") else "PKG-INFO"
+                metadata = os.path.join(info, leaf)
+            version = _version_header(metadata)
+            if version:
+                return version
+    return None
+
+
+def _version_header(metadata: str) -> str | None:
+    try:
+        with open(metadata, encoding="utf-8", errors="replace") as headers:
+            for number, line in enumerate(headers):
+                if not line.strip() or number > 200:
+                    break  # the headers end at the first blank line
+                if line[:8].lower() == "version:":
+                    return line[8:].strip()[:100] or None
+    except OSError:
+        pass
+    return None
+
+
 def _only_path_distributions() -> bool:
     """Whether sys.path is the only place importlib.metadata would look: no import hook
     of ours serves distributions of its own."""
@@ -183,9 +251,21 @@ class InterpreterProblem(Exception):
     """The interpreter could not run the metadata query (one line: why)."""
 
 
-def _read_metadata(python: str, packages: Sequence[str]) -> dict[str, str | None]:
+def _read_metadata(
+    python: str, packages: Sequence[str], root: Path | None = None
+) -> dict[str, str | None]:
     if _is_this_environment(python):
         return {package: _version_here(package) for package in packages}
+    folders = _site_packages(python)
+    if folders is not None:
+        return {package: _version_in(folders, package) for package in packages}
+    if root is not None and _inside(python, root):
+        # A file of the checked repository is never executed: a committed `.venv/bin/python`
+        # would run with the developer's rights on every commit.
+        raise InterpreterProblem(
+            "is inside the repository and not a virtual environment we can read as data: "
+            "it is never run"
+        )
     try:
         done = subprocess.run(
             [python, "-c", _METADATA_SCRIPT, *packages],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from dvc_gitops.core.project import FileProblem, Project
+from dvc_gitops.core.redact import redact
 from dvc_gitops.formats.yamldoc import Mark, YamlProblem
 from dvc_gitops.pins.dependency_files import ini_values
 
@@ -92,16 +93,25 @@ def remote_urls(project: Project, config: str = CONFIG) -> dict[str, tuple[str, 
 
 def scheme_of(url: str, remotes: dict[str, tuple[str, Mark]]) -> str:
     """The URL scheme DVC opens `url` with, following `remote://name/path` references."""
-    scheme = urlparse(url).scheme
+    scheme, netloc = _scheme_and_netloc(url)
     seen: set[str] = set()
     while scheme == "remote":
-        other = urlparse(url).netloc
+        other = netloc
         if other in seen or other not in remotes:
             break
         seen.add(other)
         url = remotes[other][0]
-        scheme = urlparse(url).scheme
+        scheme, netloc = _scheme_and_netloc(url)
     return scheme
+
+
+def _scheme_and_netloc(url: str) -> tuple[str, str]:
+    try:
+        parts = urlparse(url)
+    except ValueError:  # `https://u:p@[::1/dvc`: the scheme is still plain to read
+        head, sep, rest = url.partition("://")
+        return (head.lower(), rest.split("/", 1)[0]) if sep else ("", "")
+    return parts.scheme, parts.netloc
 
 
 def _remote_needs(remotes: dict[str, tuple[str, Mark]], config: str = CONFIG) -> Iterator[Need]:
@@ -109,7 +119,7 @@ def _remote_needs(remotes: dict[str, tuple[str, Mark]], config: str = CONFIG) ->
         scheme = scheme_of(url, remotes)
         if scheme in PLUGINS:
             package, extra = PLUGINS[scheme]
-            yield Need(package, extra, config, mark, f"remote '{name}' ({url})")
+            yield Need(package, extra, config, mark, f"remote '{name}' ({redact(url)})")
 
 
 def _remote_name(section: str) -> str | None:
@@ -145,7 +155,7 @@ def _dvc_yaml_needs(
                 json_path = ("stages", stage_name, *prefix, section, index)
                 mark = doc.key_mark((*json_path, url)) if keyed else doc.value_mark(json_path)
                 package, extra = PLUGINS[scheme]
-                what = f"stage '{stage_name}' {section.rstrip('s')} {url}"
+                what = f"stage '{stage_name}' {section.rstrip('s')} {redact(url)}"
                 yield Need(package, extra, dvcfile, mark, what)
 
 
@@ -166,4 +176,4 @@ def _dvc_file_needs(
             if scheme in PLUGINS:
                 package, extra = PLUGINS[scheme]
                 mark = doc.value_mark(("deps", index, "path"))
-                yield Need(package, extra, path, mark, f"import-url dep {url}")
+                yield Need(package, extra, path, mark, f"import-url dep {redact(str(url))}")

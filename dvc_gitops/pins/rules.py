@@ -13,11 +13,11 @@ import configparser
 import dataclasses
 from collections.abc import Iterator
 
-import click
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion
 
 from dvc_gitops.core import suppressions
+from dvc_gitops.core.files import Edit
 from dvc_gitops.core.findings import Finding, Rule
 from dvc_gitops.core.project import Project
 from dvc_gitops.core.runner import CheckContext
@@ -442,16 +442,8 @@ class _Run:
             for pin, version in sorted(edits, key=lambda e: -e[0].edit.start):  # type: ignore[union-attr]
                 assert pin.edit is not None
                 text = pin.edit.apply(text, version)
-            try:
-                self.project.path(path).write_bytes(
-                    (b"\xef\xbb\xbf" if bom else b"") + text.encode()
-                )
-            except OSError as exc:  # a read-only tree: the findings stay, unfixed
-                click.echo(
-                    f"check-dvc-pinned: cannot write {path}: {exc.strerror or exc}", err=True
-                )
-                continue
-            self.context.fixed.append(path)
+            # One file at a time: a refused one leaves its findings, the others are fixed.
+            self.context.apply([Edit(path, ("\ufeff" if bom else "") + text)], "check-dvc-pinned")
 
 
 def _exact_text(pin: Pin, version: str) -> str:

@@ -9,27 +9,26 @@ from __future__ import annotations
 import shlex
 import subprocess
 from collections.abc import Iterator
-from urllib.parse import urlsplit
-
-import click
 
 from dvc_gitops.core import suppressions
+from dvc_gitops.core.config import ConfigError
+from dvc_gitops.core.files import Edit
 from dvc_gitops.core.findings import UNREADABLE_FILE, Finding, Rule
 from dvc_gitops.core.project import FileProblem, Project
+from dvc_gitops.core.redact import redact, secrets_in_url, without_secrets
 from dvc_gitops.core.runner import CheckContext
 from dvc_gitops.formats.dvc_config import (
     OTHER_CREDENTIAL_KEYS,
     ConfigSyntaxError,
     DvcConfig,
+    Option,
     Section,
     credential_keys,
-    mask_url,
     parse,
     quote_value,
     remote_type,
     remove_lines,
     set_option,
-    strip_userinfo,
 )
 from dvc_gitops.formats.yamldoc import Mark
 
@@ -91,7 +90,9 @@ CREDENTIALS_IN_URL = Rule(
     "DG706",
     "credentials-in-url",
     "error",
-    "A remote URL in the tracked `.dvc/config` embeds a password (`https://user:pass@...`).",
+    "A remote or db URL in the tracked `.dvc/config` embeds a secret: a password "
+    "(`https://user:pass@...`), a token as user info (`https://TOKEN@...`) or a secret "
+    "query parameter (`?sig=`, `?token=`, `X-Amz-Signature=`).",
     why="The URL is committed with the code, and DVC prints remote URLs in its messages "
     "and logs: the password leaks twice.",
     fix="Keep the URL without `user:password@` in `.dvc/config`, and give the user and "
@@ -110,6 +111,9 @@ INVALID_CONFIG = Rule(
 MASK = "***"
 
 
+CHECK_ID = "check-dvc-config"
+
+
 def check(context: CheckContext) -> Iterator[Finding]:
     project = context.project
     for base in dvc_roots(project):
@@ -118,9 +122,8 @@ def check(context: CheckContext) -> Iterator[Finding]:
             continue
         findings = list(check_dvc_root(project, base))
         if context.fix:
-            written = move_credentials(project, base, findings)
+            written = context.apply(move_credentials(project, base, findings), CHECK_ID)
             if written:
-                context.fixed.extend(written)
                 findings = list(check_dvc_root(project, base))  # what is left, re-read
         yield from findings
 
@@ -155,9 +158,9 @@ def check_dvc_root(project: Project, base: str) -> Iterator[Finding]:
     yield from config_local_in_git(project, base, tracked)
 
 
-def move_credentials(project: Project, base: str, findings: list[Finding]) -> list[str]:
+def move_credentials(project: Project, base: str, findings: list[Finding]) -> list[Edit]:
     """--fix for DG701: each reported credential moved from the tracked config into
-    config.local (same section, same value), by minimal text edits; the files written.
+    config.local (same section, same value), by minimal text edits: the two new texts.
 
     Nothing moves while git would commit config.local, nor onto a different value already
     there, nor what config or an inline comment silences.
@@ -180,11 +183,12 @@ def move_credentials(project: Project, base: str, findings: list[Finding]) -> li
     local_text = project.read_text(local_path) if project.exists(local_path) else ""
     local = parse(local_text, local_path)
     moved: set[int] = set()
+    tracked_lines = tracked_text.splitlines()
     for section in tracked.sections.values():
         for option in section.options.values():
             if option.mark.line not in wanted:
                 continue
-            raw = quote_value(option.value)
+            raw = _raw_value(tracked_lines[option.mark.line - 1], option.value)
             present = local.option(section.name, option.key)
             if raw is None or (present is not None and present.value != option.value):
                 continue
@@ -196,17 +200,22 @@ def move_credentials(project: Project, base: str, findings: list[Finding]) -> li
         return []
     new_tracked = remove_lines(tracked_text, moved)
     parse(new_tracked, tracked_path)  # still loadable: raises (exit 3) rather than write junk
-    target = project.path(local_path)
-    created = not target.exists()
-    try:  # config.local first: a failure in between leaves the secret in both, never lost
-        target.write_text(local_text, encoding="utf-8")
-        if created:
-            target.chmod(0o600)  # a new file of secrets: readable by its owner only
-        project.path(tracked_path).write_text(new_tracked, encoding="utf-8")
-    except OSError as exc:  # a read-only tree: the findings stay, unfixed
-        click.echo(f"check-dvc-config: cannot write {exc.filename}: {exc.strerror}", err=True)
-        return []
-    return [tracked_path, local_path]
+    # config.local first (a new one readable by its owner only): a failure in between
+    # leaves the secret in both, never lost. Each write is atomic, inside the repository.
+    return [
+        Edit(local_path, local_text, new_mode=0o600),
+        Edit(tracked_path, new_tracked),
+    ]
+
+
+def _raw_value(line: str, value: str) -> str | None:
+    """The value of a `key = value` line exactly as written, inline comment included: what
+    DVC reads stays identical (`a, b` is a list to configobj; quoting it would make it one
+    string). A triple-quoted value, which can span lines, is written anew."""
+    raw = line.partition("=")[2].strip()
+    if not raw or raw.startswith(("'''", '"""')):
+        return quote_value(value)
+    return raw
 
 
 def _load(project: Project, rel: str, findings: list[Finding]) -> DvcConfig | None:
@@ -245,28 +254,59 @@ def credentials_in_tracked(tracked: DvcConfig, local: DvcConfig | None) -> Itera
                     f"{option.key}`, then rotate it",
                 )
             url_option = section.options.get("url")
-            masked = mask_url(url_option.value) if url_option else None
-            if url_option is not None and masked is not None:
-                quoted = shlex.quote(name)
-                clean = shlex.quote(strip_userinfo(url_option.value))
-                user = urlsplit(url_option.value).username
-                user_option = (
-                    f"user {shlex.quote(user)}` and `dvc remote modify --local {quoted} "
-                    f"password {MASK}"
-                    if user
-                    else f"password {MASK}"
-                )
-                yield CREDENTIALS_IN_URL.at(
-                    tracked.path,
-                    url_option.value_mark,
-                    f"url of remote '{name}' embeds a password ({masked}): set "
-                    f"`dvc remote modify {quoted} url {clean}` and "
-                    f"`dvc remote modify --local {quoted} {user_option}`, then rotate it",
-                )
+            if url_option is not None:
+                yield from _url_credentials(tracked, name, kind, url_option)
         elif section.kind == "db" and section.label is not None:
             yield from _other_credentials(tracked, section, frozenset({"password"}))
+            url_option = section.options.get("url")
+            if url_option is not None:
+                yield from _url_credentials(tracked, None, None, url_option, section)
         elif section.name in OTHER_CREDENTIAL_KEYS:
             yield from _other_credentials(tracked, section, OTHER_CREDENTIAL_KEYS[section.name])
+
+
+# Where each remote type takes the secret a URL should not hold (never the key id itself:
+# for s3 the "user" of `s3://KEY:SECRET@bucket` is the access key id).
+_URL_SECRET_KEYS = {
+    "s3": ("access_key_id", "secret_access_key"),
+    "ssh": ("user", "password"),
+    "azure": ("sas_token",),
+    "webhdfs": ("token",),
+}
+
+
+def _url_credentials(
+    tracked: DvcConfig,
+    name: str | None,
+    kind: str | None,
+    url_option: Option,
+    section: Section | None = None,
+) -> Iterator[Finding]:
+    """DG706 when a url embeds a password, a token-only user info (`https://TOKEN@h`) or a
+    secret query parameter (`?sig=`, `?token=`); the advice never repeats the secret."""
+    found = secrets_in_url(url_option.value)
+    if not found:
+        return
+    clean = shlex.quote(without_secrets(url_option.value))
+    if name is None:
+        dotted = f"{section.kind}.{section.label}" if section else "db"
+        yield CREDENTIALS_IN_URL.at(
+            tracked.path,
+            url_option.value_mark,
+            f"url of '{dotted}' embeds {found[0]} ({redact(url_option.value)}): set "
+            f"`dvc config {dotted}.url {clean}` and give the secret in the local config "
+            f"(`dvc config --local {dotted}.url {MASK}`), then rotate it",
+        )
+        return
+    quoted = shlex.quote(name)
+    keys = _URL_SECRET_KEYS.get(kind or "", ("user", "password"))
+    local = " and ".join(f"`dvc remote modify --local {quoted} {key} {MASK}`" for key in keys)
+    yield CREDENTIALS_IN_URL.at(
+        tracked.path,
+        url_option.value_mark,
+        f"url of remote '{name}' embeds {found[0]} ({redact(url_option.value)}): set "
+        f"`dvc remote modify {quoted} url {clean}` and {local}, then rotate it",
+    )
 
 
 def _other_credentials(
@@ -376,8 +416,9 @@ def config_local_in_git(
 
 
 def _ignored(project: Project, rel: str) -> bool:
-    """Whether git's ignore rules cover `rel`; asked once for every DVC project's file
-    (git errors count as ignored: no false alarm)."""
+    """Whether git's ignore rules cover `rel`; asked once for every DVC project's file.
+    A git failure is exit 2 with git's reason: never "ignored" (a secret could then be
+    committed) nor a pass."""
     cache = project.cache("check-dvc-config")
     if "ignored" not in cache:
         paths = [f"{base}.dvc/config.local" for base in dvc_roots(project)]
@@ -391,8 +432,10 @@ def _ignored(project: Project, rel: str) -> bool:
                 timeout=30,
                 check=False,
             )
-            failed = done.returncode not in (0, 1)
-        except (OSError, subprocess.TimeoutExpired):
-            failed = True
-        cache["ignored"] = set(paths) if failed else set(done.stdout.split("\0"))
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(f"git check-ignore failed: {exc}") from None
+        if done.returncode not in (0, 1):
+            reason = " ".join(done.stderr.split())[:300] or f"exit {done.returncode}"
+            raise ConfigError(f"git check-ignore failed: {reason}")
+        cache["ignored"] = set(done.stdout.split("\0"))
     return rel in cache["ignored"]

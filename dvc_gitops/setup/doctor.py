@@ -21,6 +21,8 @@ import click
 
 from dvc_gitops.core.config import ConfigError
 from dvc_gitops.core.project import Project, find_root
+from dvc_gitops.core.redact import safe, secrets_in_url
+from dvc_gitops.core.runner import SECONDS
 from dvc_gitops.formats.dvc_config import (
     ConfigSyntaxError,
     DvcConfig,
@@ -68,7 +70,7 @@ class Doctor:
     def dvc_check(self) -> Verdict:
         self.install = install = dvc_install(self.project, self.dvc, self.timeout)
         if not install.command:
-            return Verdict("dvc", "fail", str(install.problem), "pip install dvc")
+            return Verdict("dvc", "fail", safe(str(install.problem)), "pip install dvc")
         if not install.ok:
             detail, _, fix = (install.problem or "").rpartition(": ")
             return Verdict("dvc", "fail", detail, fix)
@@ -114,7 +116,8 @@ class Doctor:
         if name is None or url is None:
             # Outside a DVC project, onboard would only say to run `dvc init`: say it here.
             fix = "dvc init, then commit .dvc/" if not self.project.is_dvc_repo else ""
-            return Verdict("remote", "fail", problem, fix or "dvc-gitops onboard")
+            return Verdict("remote", "fail", safe(problem), fix or "dvc-gitops onboard")
+        url = safe(url)  # every line below names it: never with its credentials
         if self.offline:
             return Verdict("remote", "skipped", f"'{name}' ({url}) not probed: --offline")
         if self.install is None or not self.install.command:
@@ -138,6 +141,16 @@ class Doctor:
         assert not isinstance(configs, str)
         tracked, local = configs
         kind = remote_type(url)
+        tracked_url = tracked.remotes.get(name)
+        in_url = secrets_in_url(url)
+        if in_url and tracked_url is not None and "url" in tracked_url.options:
+            return Verdict(
+                "credentials",
+                "fail",
+                f"the url of '{name}' in the tracked .dvc/config holds {in_url[0]}",
+                "dvc-gitops check --select DG7 (it prints the commands that move it); then "
+                "rotate it",
+            )
         if kind == "":
             return Verdict("credentials", "ok", f"'{name}' is a local folder: none needed")
         # The team's table names the keys every clone needs in config.local (its env
@@ -215,17 +228,20 @@ class Doctor:
                 return Verdict("mlflow", "fail", str(exc), "fix [tool.dvc-gitops.mlflow]")
             uri = emap.tracking_uri or DEFAULT_TRACKING_URI
             source = emap.path if emap.tracking_uri else "MLflow's default"
+        shown = safe(uri)
         if not is_server_uri(uri):
-            return Verdict("mlflow", "ok", f"{uri} ({source}): a local store, nothing to reach")
+            if "://" in uri and uri.split("://", 1)[0].lower() in ("http", "https"):
+                return Verdict("mlflow", "fail", f"{shown} ({source}) is not a usable URL")
+            return Verdict("mlflow", "ok", f"{shown} ({source}): a local store, nothing to reach")
         if self.offline:
-            return Verdict("mlflow", "skipped", f"{uri} ({source}) not probed: --offline")
+            return Verdict("mlflow", "skipped", f"{shown} ({source}) not probed: --offline")
         ok, detail = MlflowRest(uri, self.timeout).health()
         if ok:
-            return Verdict("mlflow", "ok", f"{uri} ({source}) answers /health")
+            return Verdict("mlflow", "ok", f"{shown} ({source}) answers /health")
         return Verdict(
             "mlflow",
             "fail",
-            f"{uri} ({source}) does not answer: {detail}",
+            f"{shown} ({source}) does not answer: {detail}",
             "start the server, or set MLFLOW_TRACKING_URI to the team's",
         )
 
@@ -253,7 +269,7 @@ class Doctor:
             return Verdict("pipeline", "skipped", "no DVC to ask")
         result = run_dvc_status(self.project, self.dvc, self.timeout)
         if not result.ok:
-            return Verdict("pipeline", "fail", str(result.error), "dvc status")
+            return Verdict("pipeline", "fail", safe(str(result.error)), "dvc status")
         # The status hook's own reading: stages DVC always lists are not stale.
         findings = list(explain(self.project, result))
         if not findings:
@@ -279,7 +295,11 @@ TAGS = {"ok": "[ok]     ", "fail": "[FAILED] ", "skipped": "[skipped]"}
 @click.option("--offline", is_flag=True, help="Skip the network checks (remote, MLflow).")
 @click.option("--dvc", "dvc", metavar="PATH", help="The DVC executable (default: the project's).")
 @click.option(
-    "--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per check."
+    "--timeout",
+    type=SECONDS,
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds per check.",
 )
 def doctor_command(fmt: str, offline: bool, dvc: str | None, timeout: float) -> None:
     """Check this clone is ready: DVC, remote, credentials, git hooks, MLflow, pipeline."""

@@ -5,20 +5,23 @@ The team's remote comes from `[tool.dvc-gitops.remote]` (or flags):
     [tool.dvc-gitops.remote]
     name = "storage"
     url = "s3://team-bucket/dvc"
-    endpointurl = "https://minio.example.com"   # any other key: a non-secret option
-    region = "eu-west-1"
-    # credential key -> the environment variable that holds it (asked for when unset)
-    credentials = { access_key_id = "AWS_ACCESS_KEY_ID", secret_access_key = "AWS_SECRET" }
+    region = "eu-west-1"                        # any other key: a non-secret option
+    # credential key -> the environment variable that holds it (asked for when unset);
+    # a repository may name only its remote type's well-known ones (else --credential)
+    credentials = { secret_access_key = "AWS_SECRET_ACCESS_KEY" }
     config = { "core.autostage" = true }        # team DVC settings (`dvc config`)
 
-Everything is written with DVC's own commands, run with the project's `dvc`: `dvc remote
-add`, `dvc remote modify` (credentials only with `--local`, into the git-ignored
-`.dvc/config.local`), `dvc remote default`, `dvc config`. A secret comes from its
-environment variable or a hidden prompt and is never printed. What is already in place is
-left alone, so a second run changes nothing; a value that differs from the team's is
-replaced only with `--force`, one key at a time (never `dvc remote add -f`, which drops
-the section's other options). Then the remote is probed with a real push and pull, and
-`pre-commit install` runs for the hook types `.pre-commit-config.yaml` uses.
+Settings are written with DVC's own commands, run with the project's `dvc`: `dvc remote
+add`, `dvc remote modify`, `dvc remote default`, `dvc config`. Credentials are written by
+onboard itself into the git-ignored `.dvc/config.local` (mode 0600, atomically), never
+passed on a command line, where every user of the machine could read them in `ps`. A
+secret comes from its environment variable or a hidden prompt and is never printed; a
+repository's own config may only name the well-known variables of its remote's type.
+What is already in place is left alone, so a second run changes nothing; a value that
+differs from the team's is replaced only with `--force`, one key at a time (never `dvc
+remote add -f`, which drops the section's other options). Then the remote is probed with
+a real push and pull, and `pre-commit install` runs for the hook types
+`.pre-commit-config.yaml` uses.
 """
 
 from __future__ import annotations
@@ -33,13 +36,21 @@ from typing import Any
 import click
 
 from dvc_gitops.core.config import ConfigError
+from dvc_gitops.core.files import WriteRefused, write_text
 from dvc_gitops.core.project import Project, find_root
+from dvc_gitops.core.redact import redact, safe, secrets_in_url, without_secrets
+from dvc_gitops.core.runner import SECONDS
 from dvc_gitops.formats.dvc_config import (
+    ANY_CREDENTIAL_KEY,
+    OTHER_CREDENTIAL_KEYS,
     ConfigSyntaxError,
     DvcConfig,
     credential_keys,
     parse,
+    quote_value,
+    remote_section,
     remote_type,
+    set_option,
 )
 from dvc_gitops.setup.dvc_install import (
     dvc_install,
@@ -94,7 +105,8 @@ def team_remote(
             remote.options[key] = _text(value, key, where)
     remote.options.update(_pairs(options, "--option", "KEY=VALUE"))
     secrets = _table(table.get("credentials", {}), "credentials", where)
-    remote.credentials = {**secrets, **_pairs(credentials, "--credential", "KEY=ENV_VAR")}
+    chosen = _pairs(credentials, "--credential", "KEY=ENV_VAR")
+    remote.credentials = {**secrets, **chosen}
     remote.config = {
         **_table(table.get("config", {}), "config", where),
         **_pairs(settings, "--config", "SECTION.KEY=VALUE"),
@@ -110,7 +122,92 @@ def team_remote(
     for key in remote.config:
         if "." not in key.strip("."):
             raise ConfigError(f"config key '{key}' must be SECTION.KEY, like core.autostage")
+    _refuse_secrets(remote)
+    from_repository = {k: v for k, v in secrets.items() if k not in chosen}
+    _check_repository_variables(remote, from_repository, where)
     return remote
+
+
+def _refuse_secrets(remote: TeamRemote) -> None:
+    """A secret given as a url, an option or a setting would land in the tracked config:
+    refused in one line (secrets come from environment variables, into config.local)."""
+    found = secrets_in_url(remote.url)
+    if found:
+        raise ConfigError(
+            f"the url {redact(remote.url)} holds {found[0]}: give it without "
+            f"({without_secrets(remote.url)}), and the secret as --credential KEY=ENV_VAR "
+            "(written only to .dvc/config.local)"
+        )
+    for key, value in {**remote.options, **remote.config}.items():
+        if secrets_in_url(value):
+            raise ConfigError(
+                f"'{key}' = {redact(value)} holds a secret: it would be written to the "
+                "tracked .dvc/config; use --credential KEY=ENV_VAR"
+            )
+    for dotted in remote.config:
+        section, _, key = dotted.lower().rpartition(".")
+        kind = section.split(".", 1)[0].split(" ", 1)[0].strip("'\"")
+        if (
+            (kind == "remote" and key in ANY_CREDENTIAL_KEY)
+            or key in OTHER_CREDENTIAL_KEYS.get(section, frozenset())
+            or (kind == "db" and key == "password")
+        ):
+            raise ConfigError(
+                f"--config {dotted}: a credential must not be written to the tracked "
+                ".dvc/config; give the remote's credentials as --credential KEY=ENV_VAR "
+                f"(for {dotted}: `dvc config --local {dotted} VALUE` yourself)"
+            )
+
+
+# The environment variables a repository's own config may name as credential sources:
+# the well-known ones of each remote type, each for its own key. Anything else (say
+# GITHUB_TOKEN as an http password) must be chosen by the user with --credential: a
+# hostile repository would otherwise have onboard read any variable and send it to a URL
+# of the repository's choosing.
+WELL_KNOWN_VARIABLES: dict[str, dict[str, str]] = {
+    "s3": {
+        "access_key_id": "AWS_ACCESS_KEY_ID",
+        "secret_access_key": "AWS_SECRET_ACCESS_KEY",
+        "session_token": "AWS_SESSION_TOKEN",
+    },
+    "azure": {
+        "connection_string": "AZURE_STORAGE_CONNECTION_STRING",
+        "account_key": "AZURE_STORAGE_KEY",
+        "sas_token": "AZURE_STORAGE_SAS_TOKEN",
+        "client_secret": "AZURE_CLIENT_SECRET",
+    },
+    "oss": {"oss_key_id": "OSS_ACCESS_KEY_ID", "oss_key_secret": "OSS_ACCESS_KEY_SECRET"},
+}
+# Options that point a remote of these types at another host than its provider's own.
+_ENDPOINT_OPTIONS = {"s3": "endpointurl", "oss": "oss_endpoint"}
+
+
+def _check_repository_variables(
+    remote: TeamRemote, from_repository: dict[str, str], where: str
+) -> None:
+    kind = remote_type(remote.url) or ""
+    known = WELL_KNOWN_VARIABLES.get(kind, {})
+    endpoint = remote.options.get(_ENDPOINT_OPTIONS.get(kind, ""), "")
+    for key, env in from_repository.items():
+        if known.get(key) != env:
+            allowed = f" (for {key}: {known[key]})" if key in known else ""
+            raise ConfigError(
+                f'{where}: credentials {key} = "{env}": a repository\'s config may only '
+                f"name the well-known variables of a {kind or 'local'} remote{allowed}; to "
+                f"read ${env}, say so yourself: --credential {key}={env}"
+            )
+        if endpoint and not _provider_host(kind, endpoint):
+            raise ConfigError(
+                f'{where}: credentials {key} = "{env}" would go to {redact(endpoint)}, not '
+                f"to the provider ${env} is for; to send it there, say so yourself: "
+                f"--credential {key}={env}"
+            )
+
+
+def _provider_host(kind: str, endpoint: str) -> bool:
+    host = without_secrets(endpoint).split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    suffix = {"s3": ".amazonaws.com", "oss": ".aliyuncs.com"}.get(kind, "")
+    return bool(suffix) and (host.lower().endswith(suffix))
 
 
 def _flag(value: Any, key: str, where: str) -> bool:
@@ -151,9 +248,10 @@ class Change:
     """One DVC command that brings one setting to the team's value."""
 
     what: str  # "remote 'storage' region"
-    args: list[str]  # DVC arguments, secrets included
+    args: list[str]  # DVC arguments (never a secret: those go to `local`)
     shown: str  # the command as printed: secrets masked
-    secret: str | None = None  # to mask in DVC's own error output
+    secret: str | None = None  # a credential: written by us into config.local, never argv
+    local: tuple[str, str] | None = None  # (section, key) in config.local for `secret`
 
 
 @dataclass
@@ -238,7 +336,7 @@ def plan_changes(
                     "without --yes to type it"
                 )
             continue
-        args = ["remote", "modify", "--local", name, key, secret]
+        args: list[str] = []  # written by us, never through argv (`ps` shows argv)
         shown = f"dvc remote modify --local {quoted} {key} {MASK}"
         if current_secret == secret:
             plan.in_place.append(f"{what} is set in {local.path}")
@@ -247,7 +345,9 @@ def plan_changes(
                 f"{what} in {local.path} differs from ${env}: rerun with --force to replace it"
             )
         else:
-            plan.changes.append(Change(what, args, shown, secret=secret))
+            plan.changes.append(
+                Change(what, args, shown, secret=secret, local=(remote_section(name), key))
+            )
     for dotted, value in remote.config.items():
         section_name, _, key = dotted.rpartition(".")
         current_setting = tracked.option(section_name.lower(), key.lower())
@@ -323,7 +423,7 @@ class Progress:
 @click.option("--dvc", "dvc", metavar="PATH", help="The DVC executable (default: the project's).")
 @click.option(
     "--timeout",
-    type=float,
+    type=SECONDS,
     default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds per DVC command.",
@@ -348,7 +448,7 @@ def onboard_command(
     tracked = project.root / ".dvc" / "config"
     before = tracked.read_bytes() if tracked.is_file() else None
     click.echo(
-        f"Onboarding {project.root.name}: remote '{remote.name}' ({remote.url})"
+        f"Onboarding {project.root.name}: remote '{remote.name}' ({safe(remote.url)})"
         + (" [dry run: nothing will change]" if dry_run else "")
     )
     code = _onboard(
@@ -446,15 +546,26 @@ def _onboard(
             for change in plan.changes:
                 click.echo(f"  will run `{change.shown}`")
             click.confirm(f"Apply these {len(plan.changes)} changes?", abort=True)
+        secrets = [c.secret for c in plan.changes if c.secret]
         for change in plan.changes:
+            if change.local is not None:
+                continue
             done = run([*install.command, *change.args], project.root, timeout)
             if not done.ok:
                 error = done.error_line()
-                if change.secret:
-                    error = error.replace(change.secret, MASK)
+                for secret in secrets:
+                    error = error.replace(secret, MASK)
                 progress.line("fail", f"{change.what}: `{change.shown}` failed: {error}")
                 return 1
             progress.line("set", f"{change.what}: `{change.shown}`")
+        local_changes = [c for c in plan.changes if c.local is not None]
+        if local_changes:
+            problem = write_local_secrets(project, local_changes)
+            if problem:
+                progress.line("fail", f"credentials not written: {problem}")
+                return 1
+            for change in local_changes:
+                progress.line("set", f"{change.what}: `{change.shown}`")
     if dry_run or not check:
         progress.line(
             "skip",
@@ -473,9 +584,22 @@ def _onboard(
             )
             failed = True
     failed |= not _install_hooks(project, progress, dry_run=dry_run, timeout=timeout)
+    # What is on disk now, not what was read before anything was written.
+    try:
+        tracked_text = project.path(".dvc/config").read_text(encoding="utf-8-sig")
+        tracked = parse(tracked_text, ".dvc/config")
+    except (OSError, ConfigSyntaxError) as exc:
+        progress.line("fail", f".dvc/config cannot be read back: {safe(str(exc))}")
+        return 1
     leaked = tracked.remotes.get(remote.name)
     secret_keys = credential_keys(remote_type(remote.url))
     in_tracked = sorted(k for k in (leaked.options if leaked else {}) if k in secret_keys)
+    url_option = leaked.options.get("url") if leaked else None
+    if url_option is not None and secrets_in_url(url_option.value):
+        in_tracked.append("the url's credentials")
+    given = [c.secret for c in plan.changes if c.secret]
+    if any(secret in tracked_text for secret in given if len(secret) >= 4):
+        in_tracked.append("a credential given to onboard")
     if in_tracked:
         progress.line(
             "fail",
@@ -485,6 +609,37 @@ def _onboard(
         )
         failed = True
     return 1 if failed else 0
+
+
+def write_local_secrets(project: Project, changes: Sequence[Change]) -> str | None:
+    """Write the credentials of `changes` into .dvc/config.local ourselves (never through
+    a command line, which every user of the machine can read in `ps`), atomically, mode
+    0600; None, or why not."""
+    rel = ".dvc/config.local"
+    target = project.path(rel)
+    try:
+        text = target.read_text(encoding="utf-8-sig") if target.exists() else ""
+    except OSError as exc:
+        return f"cannot read {rel}: {exc.strerror}"
+    for change in changes:
+        assert change.local is not None and change.secret is not None
+        raw = quote_value(change.secret)
+        if raw is None:
+            return f"{change.what}: the value cannot be written in DVC's config format"
+        text = set_option(text, change.local[0], change.local[1], raw)
+    try:
+        parse(text, rel)
+    except ConfigSyntaxError as exc:
+        return f"{rel} would not load: {exc.message}"
+    try:
+        if target.exists() and os.stat(target).st_mode & 0o077:
+            os.chmod(target, 0o600)  # secrets: readable by their owner only
+        write_text(project.root, rel, text, new_mode=0o600)
+    except WriteRefused as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot write {rel}: {exc.strerror}"
+    return None
 
 
 def _install_hooks(project: Project, progress: Progress, *, dry_run: bool, timeout: float) -> bool:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from dvc_gitops.core.processes import run_in_group
 from dvc_gitops.core.project import Project
+from dvc_gitops.core.redact import safe
 from dvc_gitops.formats.dvc_config import (
     ConfigSyntaxError,
     DvcConfig,
@@ -36,7 +37,6 @@ from dvc_gitops.formats.dvc_config import (
 )
 
 PROBE = b"dvc-gitops remote probe: safe to delete\n"
-_URL_PASSWORD = re.compile(r"(://[^/\s:@]+):[^@\s/]+@")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Done:
         errors = [ln for ln in lines if ln.startswith("ERROR")]
         text = (errors or [ln for ln in lines if ln] or [f"exit {self.code}"])[-1]
         text = re.sub(r"^ERROR:\s*", "", text)
-        return _URL_PASSWORD.sub(r"\1:***@", text)[:300]
+        return safe(text)[:300]
 
 
 def run(

@@ -36,7 +36,7 @@ from dvc_gitops.core.dvc_projects import DvcProject, DvcProjects, dvc_projects
 from dvc_gitops.core.findings import Finding, Rule
 from dvc_gitops.core.processes import run_in_group
 from dvc_gitops.core.project import FileProblem, Project, find_root
-from dvc_gitops.core.runner import Check, CheckContext, common_options, execute
+from dvc_gitops.core.runner import SECONDS, Check, CheckContext, common_options, execute
 from dvc_gitops.dvcmodel.model import MISSING, param_value, pipeline_of
 from dvc_gitops.formats.yamldoc import Mark, YamlProblem
 
@@ -820,7 +820,7 @@ OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     ),
     click.option(
         "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
+        type=SECONDS,
         default=None,
         help=f"Seconds to wait for `dvc status` (default {DEFAULT_TIMEOUT:g}).",
     ),

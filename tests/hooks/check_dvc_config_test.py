@@ -15,7 +15,8 @@ from conftest import GOLDEN, VENV_BIN, git_init
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvc_gitops.formats.dvc_config import ConfigSyntaxError, mask_url, parse, remote_type
+from dvc_gitops.core.redact import redact
+from dvc_gitops.formats.dvc_config import ConfigSyntaxError, parse, remote_type
 from dvc_gitops.hooks.check_dvc_config import main
 
 CASES = sorted(p for p in GOLDEN.glob("DG7*") if p.is_dir())
@@ -158,9 +159,9 @@ def test_remote_type(url: str | None, kind: str | None) -> None:
     assert remote_type(url) == kind
 
 
-def test_mask_url() -> None:
-    assert mask_url("https://u:p%40ss@h:8/x?y") == "https://u:***@h:8/x?y"
-    assert mask_url("ssh://u@h/x") is None
+def test_redact_url() -> None:
+    assert redact("https://u:p%40ss@h:8/x?y") == "https://***@h:8/x?y"
+    assert redact("ssh://u@h/x") == "ssh://u@h/x"
 
 
 def test_files_outside_dvc_config_are_not_this_hooks_business(

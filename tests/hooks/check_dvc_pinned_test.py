@@ -808,15 +808,27 @@ def test_a_python_that_is_not_one_is_a_usage_error(
 ) -> None:
     root = in_dir(make_repo({"requirements.txt": "dvc==3.67.1\n", "fake-python": "#!/bin/sh\n"}))
     (root / "fake-python").chmod(0o755)
-    (root / "not-executable").write_text("print(1)\n")
+    # Inside the checked repository, an interpreter is never run (SECURITY.md).
     assert check_dvc_pinned.main(["--python", "fake-python"]) == 2
     assert capsys.readouterr().err == (
-        "check-dvc-pinned: error: --python: 'fake-python' is not a Python that can read "
+        "check-dvc-pinned: error: --python: 'fake-python' is inside the repository and not "
+        "a virtual environment we can read as data: it is never run\n"
+    )
+    # Outside it, one the user names is asked, and a broken one is a usage error.
+    outside = root.parent / "elsewhere"
+    outside.mkdir()
+    (outside / "fake-python").write_text("#!/bin/sh\n")
+    (outside / "fake-python").chmod(0o755)
+    (outside / "not-executable").write_text("print(1)\n")
+    fake, plain = str(outside / "fake-python"), str(outside / "not-executable")
+    assert check_dvc_pinned.main(["--python", fake]) == 2
+    assert capsys.readouterr().err == (
+        f"check-dvc-pinned: error: --python: '{fake}' is not a Python that can read "
         "package metadata: exit 0\n"
     )
-    assert check_dvc_pinned.main(["--python", "not-executable"]) == 2
+    assert check_dvc_pinned.main(["--python", plain]) == 2
     assert capsys.readouterr().err == (
-        "check-dvc-pinned: error: --python: 'not-executable' cannot run: Permission denied\n"
+        f"check-dvc-pinned: error: --python: '{plain}' cannot run: Permission denied\n"
     )
 
 
