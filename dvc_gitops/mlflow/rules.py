@@ -61,7 +61,8 @@ STAGE_NOT_MAPPED = Rule(
     why="Nobody can tell which experiment holds the stage's runs, and "
     "`dvc_gitops.mlflow.start_run()` refuses to guess.",
     fix="Add `STAGE: {experiment: NAME}` under `stages:` in the map (`dvc-gitops map init` "
-    "writes a first map).",
+    "writes a first map). In a project with no map it speaks only when asked: "
+    '`extend-select = ["DG603"]`.',
 )
 EXPERIMENT_MISMATCH = Rule(
     "DG604",
@@ -243,6 +244,10 @@ def _check_map(
             continue
         mapped = emap.entry_for(stage.address)
         if mapped is None:
+            # The map is our convention, not MLflow's: a project that keeps none is told
+            # only when it asks (`select`/`extend-select` naming DG603).
+            if not emap.exists and not project.config.names(STAGE_NOT_MAPPED.code):
+                continue
             if not _entry_written(emap, stage.address):
                 evidence = (scan.uses or scan.experiments)[0]
                 add(_not_mapped(emap, stage, evidence.path, evidence.mark, _what(evidence)))
