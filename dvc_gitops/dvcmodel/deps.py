@@ -8,6 +8,7 @@ resolved from the pipeline model (vars, `${}`, foreach and matrix already applie
 
 from __future__ import annotations
 
+import ast
 import copy
 import difflib
 import json
@@ -33,6 +34,7 @@ from dvc_gitops.dvcmodel.commands import (
     scripts_run_by,
     shell_words,
 )
+from dvc_gitops.dvcmodel.graph import misplaced_base
 from dvc_gitops.dvcmodel.imports import local_imports
 from dvc_gitops.dvcmodel.model import pipeline_of
 from dvc_gitops.dvcmodel.packages import package_roots
@@ -221,6 +223,10 @@ def _missing(
     for stage in stages:
         if stage.frozen:
             continue  # DVC never re-runs a frozen stage: a missing dep changes nothing
+        if stage.always_changed or not (stage.deps or stage.outs):
+            continue  # DVC runs it every time (checked with dvc 3.67): a dep adds nothing
+        if misplaced_base(project, pipeline_of(project), stage.address) is not None:
+            continue  # its deps are relative to the wrong folder: DG216 says so, once
         deps = [d.path for d in stage.deps]
         outs = [o.path for o in stage.outs]
         for n, cmd in enumerate(stage.cmds):
@@ -243,6 +249,8 @@ def _missing(
                 ]
             for script, via, rule in wanted:
                 if _covered(script, deps) or _under(script.path, outs):
+                    continue
+                if rule is IMPORT_NOT_IN_DEPS and _inert_package(project, script.path):
                     continue
                 dep = relative_to(script.path, stage.wdir)
                 item = found.get(dep)
@@ -320,6 +328,27 @@ def _template_word(raw: Any, resolved: str, item: _Missing) -> str | None:
 
 def _norm_word(word: str) -> str:
     return posixpath.normpath(word) if word else word
+
+
+def _inert_package(project: Project, path: str) -> bool:
+    """Whether `path` is an `__init__.py` holding only a docstring, comments and blank
+    lines: no edit of it changes what a stage computes until it gains code, and the
+    commit that adds code is checked then."""
+    if posixpath.basename(path) != "__init__.py":
+        return False
+    cache: dict[str, bool] = project.cache("inert_packages")
+    if path not in cache:
+        try:
+            body = ast.parse(project.read_text(path)).body
+        except (FileProblem, OSError, SyntaxError, ValueError):
+            body = [ast.Pass()]  # unreadable: not known to be inert
+        cache[path] = all(
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            for node in body
+        )
+    return cache[path]
 
 
 def _under(path: str, folders: Sequence[str]) -> bool:

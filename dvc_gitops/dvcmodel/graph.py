@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import heapq
 import posixpath
+import subprocess
 from bisect import bisect_left
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dvc_gitops.core.findings import Finding, Rule
-from dvc_gitops.dvcmodel.model import Out, Pipeline, Ref, Stage, pipeline_of
+from dvc_gitops.dvcmodel.model import Out, Pipeline, Ref, Stage, join_path, pipeline_of
 from dvc_gitops.formats.yamldoc import Mark
 
 if TYPE_CHECKING:
@@ -82,12 +83,15 @@ DVC_YAML_INSIDE_OUTPUT = Rule(
 MISSING_DEP = Rule(
     "DG216",
     "missing-dep",
-    "warning",
+    "error",
     "A dep exists nowhere: not on disk, not an output of a stage, not tracked by git or a "
     ".dvc file.",
     why="`dvc repro` fails on the stage ('missing dependencies'), usually because of a typo "
     "or a path written relative to the wrong folder (deps are relative to the stage's wdir).",
-    fix="Fix the path, add the stage that produces it, or `dvc add` the data.",
+    fix="Fix the path, add the stage that produces it, or `dvc add` the data. When most "
+    "deps of a stage exist relative to a folder above its wdir, the wdir is what is wrong: "
+    "one finding per dvc.yaml says so. A git-ignored dep (data each clone supplies) is a "
+    "warning.",
 )
 OUTPUT_TRACKED_BY_GIT = Rule(
     "DG217",
@@ -145,7 +149,7 @@ NO_DVC_PROJECT = Rule(
 MISSING_WDIR = Rule(
     "DG221",
     "missing-wdir",
-    "warning",
+    "error",
     "A stage's `wdir` does not exist and no stage writes into it.",
     why="`dvc repro` runs the command in that folder and fails ('No such file or "
     "directory') after the stages before it have run; `dvc dag` and `dvc status` pass.",
@@ -501,9 +505,79 @@ def _tracked_paths(project: Project) -> set[str]:
 
 
 def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    missing = missing_deps(project, pipeline)
+    ignored = _git_ignored(project, [dep.path for deps in missing.values() for dep in deps])
+    bases = {address: misplaced_base(project, pipeline, address) for address in missing}
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for address, deps in missing.items():
+        stage = pipeline.stages[address]
+        base = bases[address]
+        if base is not None:  # one cause, one finding per dvc.yaml: the wdir
+            grouped.setdefault((stage.dvcfile, stage.wdir, base), []).append(address)
+            continue
+        for dep in deps:
+            local = dep.path in ignored  # git-ignored: each clone is meant to supply it
+            yield MISSING_DEP.at(
+                dep.file,
+                dep.mark,
+                f"dep '{dep.raw}' of stage '{stage.address}' exists nowhere ('{dep.path}' is "
+                "not on disk, not an output of any stage, not tracked by git or a .dvc "
+                f"file{'; git ignores it' if local else ''}): `dvc repro` will fail on it; "
+                "fix the path (relative to the stage's wdir) or add its producer",
+                severity="warning" if local else "error",
+            )
+    for (dvcfile, wdir, base), addresses in grouped.items():
+        yield _misplaced_finding(pipeline, dvcfile, wdir, base, addresses, missing)
+
+
+def _misplaced_finding(
+    pipeline: Pipeline,
+    dvcfile: str,
+    wdir: str,
+    base: str,
+    addresses: list[str],
+    missing: dict[str, list[Ref]],
+) -> Finding:
+    first = pipeline.stages[addresses[0]]
+    deps = [dep for address in addresses for dep in missing[address]]
+    examples = ", ".join(dict.fromkeys(dep.raw for dep in deps[:3]))
+    names = [pipeline.stages[a].name for a in addresses]
+    who = (
+        f"stage '{names[0]}'"
+        if len(names) == 1
+        else f"{len(names)} stages ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+    )
+    folder = posixpath.dirname(dvcfile) or "."
+    want = posixpath.relpath(base, folder)
+    one = len(names) == 1
+    fix = "remove its `wdir`" if want == "." and one else f"set `wdir: {want}`"
+    fix += f" on {'the stage' if one else 'these stages'} (the command then runs there too)"
+    if len(deps) == 1:
+        message = (
+            f"dep '{deps[0].raw}' of stage '{names[0]}' exists nowhere under its wdir "
+            f"'{wdir}' but does under '{base}': `dvc repro` will fail on it; {fix} or fix "
+            "the path"
+        )
+    else:
+        message = (
+            f"the deps of {who} are written relative to '{base}', not to the wdir '{wdir}': "
+            f"{len(deps)} exist nowhere under '{wdir}', most of them under '{base}' ({examples}"
+            f"{', ...' if len(deps) > 3 else ''}); `dvc repro` will fail on them: {fix} or "
+            "fix the paths"
+        )
+    return MISSING_DEP.at(dvcfile, first.mark, message, severity="error")
+
+
+def missing_deps(project: Project, pipeline: Pipeline) -> dict[str, list[Ref]]:
+    """Per stage address, its deps that exist nowhere (not on disk, not an output, not
+    tracked by git or a .dvc file): `dvc repro` fails on each."""
+    cache: dict[str, dict[str, list[Ref]]] = project.cache("graph_checks")
+    if "missing" in cache:
+        return cache["missing"]
     tracked = _tracked_paths(project)
     git_files = project.git_files or frozenset()
     git_dirs = _git_dirs(project)
+    found: dict[str, list[Ref]] = {}
     for stage in pipeline.stages.values():
         for dep in stage.deps:
             path = dep.path
@@ -515,13 +589,67 @@ def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
                 continue
             if _covered(path, tracked):
                 continue
-            yield MISSING_DEP.at(
-                dep.file,
-                dep.mark,
-                f"dep '{dep.raw}' of stage '{stage.address}' exists nowhere ('{path}' is "
-                "not on disk, not an output of any stage, not tracked by git or a .dvc "
-                "file); fix the path (relative to the stage's wdir) or add its producer",
-            )
+            found.setdefault(stage.address, []).append(dep)
+    cache["missing"] = found
+    return found
+
+
+def misplaced_base(project: Project, pipeline: Pipeline, address: str) -> str | None:
+    """The folder above a stage's wdir its missing deps are written relative to, when the
+    stages of its dvc.yaml with that wdir miss most of their deps and most of those exist
+    there (the wdir is wrong, not each path); else None."""
+    stage = pipeline.stages[address]
+    if address not in missing_deps(project, pipeline):
+        return None
+    cache: dict[tuple[str, str], str | None] = project.cache("misplaced_base")
+    key = (stage.dvcfile, stage.wdir)
+    if key not in cache:
+        cache[key] = _group_base(project, pipeline, *key)
+    return cache[key]
+
+
+def _group_base(project: Project, pipeline: Pipeline, dvcfile: str, wdir: str) -> str | None:
+    if wdir == "." or "://" in wdir:
+        return None
+    missing = missing_deps(project, pipeline)
+    group = [s for s in pipeline.stages.values() if (s.dvcfile, s.wdir) == (dvcfile, wdir)]
+    deps = [dep for s in group for dep in missing.get(s.address, [])]
+    if 2 * len(deps) <= sum(len(s.deps) for s in group):
+        return None  # most deps are right where they are: the wdir is not what is wrong
+    best: tuple[int, str] | None = None
+    folder = wdir
+    while folder != ".":
+        folder = posixpath.dirname(folder) or "."
+        hits = sum(
+            1
+            for dep in deps
+            if not dep.raw.startswith("/") and project.exists(join_path(folder, dep.raw))
+        )
+        if best is None or hits > best[0]:
+            best = (hits, folder)
+    if best is None or best[0] == 0 or 3 * best[0] < 2 * len(deps):  # most, not some
+        return None
+    return best[1]
+
+
+def _git_ignored(project: Project, paths: list[str]) -> set[str]:
+    """Which of `paths` git ignores (none when git cannot say)."""
+    if not paths:
+        return set()
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(project.root), "check-ignore", "--stdin", "-z"],
+            input="\0".join(paths) + "\0",
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if done.returncode not in (0, 1):
+        return set()
+    return {p for p in done.stdout.split("\0") if p}
 
 
 def _git_dirs(project: Project) -> set[str]:
@@ -553,10 +681,11 @@ def _missing_wdirs(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
         except Exception:
             continue
         mark = doc.value_mark((*stage.template_path, "wdir"))
+        state = "is a file, not a folder," if project.exists(wdir) else "does not exist"
         yield MISSING_WDIR.at(
             stage.dvcfile,
             mark,
-            f"wdir '{wdir}' of stage '{stage.address}' does not exist and no stage writes "
+            f"wdir '{wdir}' of stage '{stage.address}' {state} and no stage writes "
             "into it: `dvc repro` will fail to run the command there; fix the path "
             "(relative to the dvc.yaml's folder) or create the folder",
         )
