@@ -347,7 +347,8 @@ STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
     ),
     (
         "interpolated script path, resolved",
-        "vars:\n  - script: src/train.py\nstages:\n  t:\n    cmd: python ${script}\n    outs: [o]\n",
+        "vars:\n  - script: src/train.py\nstages:\n  t:\n    cmd: python ${script}\n"
+        "    outs: [o]\n",
         [(5, 10, "src/train.py")],
     ),
     (
