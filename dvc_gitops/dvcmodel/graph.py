@@ -601,11 +601,12 @@ def misplaced_base(project: Project, pipeline: Pipeline, address: str) -> str | 
     stage = pipeline.stages[address]
     if address not in missing_deps(project, pipeline):
         return None
-    cache: dict[tuple[str, str], str | None] = project.cache("misplaced_base")
-    key = (stage.dvcfile, stage.wdir)
+    cache = project.cache("misplaced_base")  # "dvcfile\0wdir" -> base
+    key = f"{stage.dvcfile}\0{stage.wdir}"
     if key not in cache:
-        cache[key] = _group_base(project, pipeline, *key)
-    return cache[key]
+        cache[key] = _group_base(project, pipeline, stage.dvcfile, stage.wdir)
+    base: str | None = cache[key]
+    return base
 
 
 def _group_base(project: Project, pipeline: Pipeline, dvcfile: str, wdir: str) -> str | None:
