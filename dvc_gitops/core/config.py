@@ -117,7 +117,7 @@ def _globs_pattern(globs: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def _off_by_default(code: str) -> bool:
-    from .findings import RULES  # the registry, filled as the checks' modules load
+    from dvc_gitops.core.findings import RULES  # the registry, filled as the checks' modules load
 
     rule = RULES.get(code)
     return rule is not None and rule.off_by_default
