@@ -579,6 +579,8 @@ def missing_deps(project: Project, pipeline: Pipeline) -> dict[str, list[Ref]]:
     git_dirs = _git_dirs(project)
     found: dict[str, list[Ref]] = {}
     for stage in pipeline.stages.values():
+        if stage.dvcfile in pipeline.problems:
+            continue  # DVC refuses the file first; half-resolved, its stages mislead
         for dep in stage.deps:
             path = dep.path
             if "://" in path or path == ".":
