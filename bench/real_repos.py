@@ -19,7 +19,8 @@ false ones, the false findings at error level and the share of false findings, a
 every finding no row judges so the judge can complete the file. Run it before and after a
 change with the same file and the counts are comparable.
 
-`--save DIR` keeps each repository's JSON report (DIR/<repo>.json).
+`--save DIR` keeps each repository's findings (DIR/<repo>.json); `--load DIR` judges
+findings saved so by an earlier run (another version of the tool) instead of running it.
 """
 
 from __future__ import annotations
@@ -158,11 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bin", default=str(Path(sys.executable).parent / "dvc-gitops"))
     parser.add_argument("--verdicts", type=Path)
     parser.add_argument("--save", type=Path)
+    parser.add_argument("--load", type=Path)
     args = parser.parse_args(argv)
     everything: list[Finding] = []
     failed = 0
     for checkout in args.checkouts:
-        findings, seconds, error = run_check(args.bin, checkout)
+        if args.load:
+            rows = json.loads((args.load / f"{checkout.name}.json").read_text())
+            findings, seconds, error = [Finding(**row) for row in rows], 0.0, ""
+        else:
+            findings, seconds, error = run_check(args.bin, checkout)
         everything += findings
         codes = Counter(f.code for f in findings)
         summary = error or ", ".join(f"{c} {n}" for c, n in sorted(codes.items())) or "clean"

@@ -223,7 +223,7 @@ def _missing(
     for stage in stages:
         if stage.frozen:
             continue  # DVC never re-runs a frozen stage: a missing dep changes nothing
-        if stage.always_changed or not (stage.deps or stage.outs):
+        if stage.always_changed or not (stage.deps or stage.outs or stage.params):
             continue  # DVC runs it every time (checked with dvc 3.67): a dep adds nothing
         if misplaced_base(project, pipeline_of(project), stage.address) is not None:
             continue  # its deps are relative to the wrong folder: DG216 says so, once
