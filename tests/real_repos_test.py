@@ -303,3 +303,44 @@ def test_real_dvc_runs_always_run_stages_every_time(tmp_path: Path) -> None:
 
 def test_the_venv_has_the_dvc_the_slow_tests_use() -> None:
     assert (VENV_BIN / "dvc").exists()
+
+
+def test_a_thousand_members_make_one_short_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    members = ", ".join(f"s{n}" for n in range(1071))
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            **BASE,
+            "fetch.py": "",
+            "dvc.yaml": f"stages:\n  fetch:\n    foreach: [{members}]\n    do:\n"
+            "      cmd: python fetch.py ${item}\n      outs: [out/${item}]\n".replace(
+                "[out/${item}]", '["out/${item}"]'
+            ),
+        },
+    )
+    [finding] = run_check(root, [], capsys)
+    assert finding["message"].startswith("all 1,071 members of 'fetch' run fetch.py")
+    assert len(finding["message"]) < 300
+
+
+def test_a_params_entry_naming_a_file_is_told_to_track_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            **BASE,
+            "params.yaml": "seed: 1\n",
+            "preprocess.yaml": "size: 3\n",
+            "dvc.yaml": "stages:\n  p:\n    cmd: echo > o\n    params: [preprocess.yaml]\n"
+            "    outs: [o]\n",
+        },
+    )
+    [finding] = run_check(root, [], capsys)
+    assert finding["code"] == "DG302"
+    assert finding["message"].endswith(
+        "an entry without a colon is a key of params.yaml; to track the file "
+        "'preprocess.yaml' whole, write `- preprocess.yaml:`"
+    )

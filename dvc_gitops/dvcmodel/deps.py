@@ -403,14 +403,24 @@ def _reached_message(
     )
 
 
+# Members named in a message before "and N more": a line must stay readable.
+_LISTED_MEMBERS = 4
+
+
 def _who(template: JsonPath, stages: list[str], fixable: bool, verb: str) -> tuple[str, str, str]:
     """Who is missing the dep ("stage 'train' runs"), their pronoun, where the dep goes."""
     if len(stages) == 1:
         who, their = f"stage '{stages[0]}' {verb}", "its"
+    elif fixable and len(stages) > _LISTED_MEMBERS:
+        # A foreach of a thousand members: the line stays readable, the count says all.
+        who, their = f"all {len(stages):,} members of '{template[1]}' {verb[:-1]}", "their"
     elif fixable:
         who, their = f"every member of '{template[1]}' ({', '.join(stages)}) {verb}", "their"
     else:
-        who, their = "stages " + ", ".join(f"'{s}'" for s in stages) + f" {verb[:-1]}", "their"
+        named = ", ".join(f"'{s}'" for s in stages[:_LISTED_MEMBERS])
+        more = len(stages) - _LISTED_MEMBERS
+        who = f"stages {named}{f' and {more:,} more' if more > 0 else ''} {verb[:-1]}"
+        their = "their"
     if fixable:
         where = "the deps under 'do'" if template[-1] == "do" else f"{their} deps"
     else:
