@@ -49,7 +49,12 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
     lines = [
         f"# {rule.code} `{rule.name}`",
         "",
-        f"Severity: **{rule.severity}** · reported by {_hook_link(rule.code)}",
+        f"Severity: **{rule.severity}** · reported by {_hook_link(rule.code)}"
+        + (
+            f' · **off by default**: turn it on with `extend-select = ["{rule.code}"]`'
+            if rule.off_by_default
+            else ""
+        ),
         "",
         rule.summary,
         "",
