@@ -344,3 +344,64 @@ def test_a_params_entry_naming_a_file_is_told_to_track_the_file(
         "an entry without a colon is a key of params.yaml; to track the file "
         "'preprocess.yaml' whole, write `- preprocess.yaml:`"
     )
+
+
+# --- what DVC's own test suite refuses: our verdict beside the real dvc's ---------------
+
+DVC_REFUSES: dict[str, tuple[dict[str, str], str, str]] = {
+    # name: (files, the code we report, what `dvc dag` or `dvc stage list` says)
+    "an output a .dvc file already tracks": (
+        {
+            "foo": "x\n",
+            "foo.dvc": "outs:\n- md5: 401b30e3b8b5d629635a5c613cdb7919\n  size: 2\n"
+            "  hash: md5\n  path: foo\n",
+            "dvc.yaml": "stages:\n  s:\n    cmd: echo y > foo\n    outs: [foo]\n",
+        },
+        "DG210",
+        "is specified in",
+    ),
+    "an output inside a folder a .dvc file tracks": (
+        {
+            "data.dvc": "outs:\n- md5: 0.dir\n  hash: md5\n  path: data\n",
+            "dvc.yaml": "stages:\n  s:\n    cmd: echo y > data/b\n    outs: [data/b]\n",
+        },
+        "DG211",
+        "overlap",
+    ),
+    "one output written two ways": (
+        {"dvc.yaml": "stages:\n  s:\n    cmd: echo y > foo\n    outs: [foo, ./foo]\n"},
+        "DG210",
+        "already specified",
+    ),
+    "a remote:// dep naming no remote": (
+        {
+            "dvc.yaml": "stages:\n  s:\n    cmd: echo > o\n    deps: [remote://nope/x]\n"
+            "    outs: [o]\n"
+        },
+        "DG222",
+        "remote 'nope' doesn't exist",
+    ),
+    "a git-ignored dvc.yaml": (
+        {
+            ".gitignore": "dvc.yaml\n",
+            "dvc.yaml": "stages:\n  s:\n    cmd: echo > o\n    outs: [o]\n",
+        },
+        "DG223",
+        "is git-ignored",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DVC_REFUSES, ids=list(DVC_REFUSES))
+def test_what_dvc_refuses_we_report(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files, code, dvc_says = DVC_REFUSES[name]
+    root = write_tree(tmp_path / "repo", {**BASE, **files})
+    git(root, "init", "-q", "-b", "main")
+    found = run_check(root, [], capsys)
+    assert [f["code"] for f in found] == [code], found
+    # `dvc dag` raises the graph errors, `dvc stage list` the file-name ones.
+    answers = [dvc(root, "dag"), dvc(root, "stage", "list")]
+    assert any(code != 0 and dvc_says in out for code, out in answers), answers

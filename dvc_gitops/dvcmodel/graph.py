@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dvc_gitops.core.findings import Finding, Rule
+from dvc_gitops.core.project import FileProblem
 from dvc_gitops.dvcmodel.model import Out, Pipeline, Ref, Stage, join_path, pipeline_of
 from dvc_gitops.formats.yamldoc import Mark
 
@@ -158,6 +159,29 @@ MISSING_WDIR = Rule(
 )
 
 
+UNKNOWN_REMOTE_DEP = Rule(
+    "DG222",
+    "unknown-remote-dep",
+    "warning",
+    "A `remote://NAME/...` dep or output names a remote the project's config does not define.",
+    why="DVC fails the stage with \"config file error: remote 'NAME' doesn't exist\" "
+    "(checked with dvc 3.67) on every machine whose config lacks it. It is a warning, "
+    "not an error: the remote may be in a teammate's global or system config, which a "
+    "commit-time check cannot see.",
+    fix="Add the remote (`dvc remote add NAME URL`) to `.dvc/config`, or fix the name.",
+)
+DVC_YAML_IGNORED = Rule(
+    "DG223",
+    "dvc-yaml-git-ignored",
+    "error",
+    "A dvc.yaml that git ignores.",
+    why="`dvc repro` and `dvc stage list` refuse it (\"bad DVC file name 'dvc.yaml' is "
+    "git-ignored\"), and a clone does not even get the file.",
+    fix="Remove the .gitignore pattern that matches it (or add `!dvc.yaml` after it) and "
+    "commit the file.",
+)
+
+
 def check(context: CheckContext) -> Iterator[Finding]:
     """Graph findings for the whole pipeline of the project."""
     project = context.project
@@ -166,6 +190,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
         if issue.kind == "at-in-name":
             yield AT_IN_STAGE_NAME.at(issue.file, issue.mark, issue.message)
     yield from _outside_projects(project)
+    yield from _ignored_dvc_yamls(project)
     found: list[Finding] = []
     for part in pipeline.parts():  # DVC loads each project's pipeline on its own
         found += [
@@ -174,6 +199,8 @@ def check(context: CheckContext) -> Iterator[Finding]:
             *_self_deps(part),
             *_cycles(part),
             *_missing_deps(project, part),
+            *_outputs_tracked_by_dvc_files(project, part),
+            *_unknown_remotes(project, part),
             *_git_tracked_outputs(project, part),
             *_ignored_outputs(project, part),
             *_missing_wdirs(project, part),
@@ -490,7 +517,20 @@ def _strongly_connected(nodes: list[str], children: dict[str, list[str]]) -> lis
 
 def _tracked_paths(project: Project) -> set[str]:
     """Paths DVC tracks through .dvc files (their outs), repo-relative."""
-    tracked: set[str] = set()
+    return set(_tracked_by(project))
+
+
+def _tracked_by(project: Project) -> dict[str, str]:
+    """Each path a .dvc file tracks (repo-relative) -> that .dvc file."""
+    cache = project.cache("dvc_files")
+    if "tracked" not in cache:
+        cache["tracked"] = _read_tracked(project)
+    tracked: dict[str, str] = cache["tracked"]
+    return tracked
+
+
+def _read_tracked(project: Project) -> dict[str, str]:
+    tracked: dict[str, str] = {}
     for dvc_file in project.walk_files(suffixes=(".dvc",)):
         try:
             data = project.yaml(dvc_file).data
@@ -500,8 +540,120 @@ def _tracked_paths(project: Project) -> set[str]:
         folder = posixpath.dirname(dvc_file) or "."
         for out in outs if isinstance(outs, list) else []:
             if isinstance(out, dict) and isinstance(out.get("path"), str):
-                tracked.add(posixpath.normpath(posixpath.join(folder, out["path"])))
+                path = posixpath.normpath(posixpath.join(folder, out["path"]))
+                tracked.setdefault(path, dvc_file)
     return tracked
+
+
+def _outputs_tracked_by_dvc_files(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    """A stage output a .dvc file already tracks, or one inside (or around) such a path:
+    `dvc dag` and `dvc repro` refuse both ("output 'foo' is specified in: s, foo.dvc";
+    "the paths overlap"). The common case: `dvc add foo`, then a stage made to write it."""
+    tracked = _tracked_by(project)
+    if not tracked:
+        return
+    tracked_dirs = {posixpath.dirname(p) for p in tracked}
+    for stage in pipeline.stages.values():
+        if stage.dvcfile in pipeline.problems:
+            continue
+        for out in stage.outs:
+            path = out.path
+            if "://" in path or path.startswith("/"):
+                continue
+            if path in tracked:
+                yield DUPLICATE_OUTPUT.at(
+                    out.file,
+                    out.mark,
+                    f"output '{out.raw}' of stage '{stage.address}' is also tracked by "
+                    f"{tracked[path]}: DVC refuses one path in two places; if the stage "
+                    f"makes it now, `dvc remove {tracked[path]}`, else drop the output",
+                )
+                continue
+            outer = next((p for p in _parents(path) if p in tracked), None)
+            inner = None
+            if outer is None and any(d == path or d.startswith(path + "/") for d in tracked_dirs):
+                inner = next((p for p in tracked if p.startswith(path + "/")), None)
+            if outer is not None:
+                what = f"is inside '{outer}', which {tracked[outer]} tracks"
+            elif inner is not None:
+                what = f"holds '{inner}', which {tracked[inner]} tracks"
+            else:
+                continue
+            yield OVERLAPPING_OUTPUTS.at(
+                out.file,
+                out.mark,
+                f"output '{out.raw}' of stage '{stage.address}' {what}: DVC refuses "
+                "overlapping outputs; let one of them own the path",
+            )
+
+
+def _unknown_remotes(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    """`remote://NAME/path` deps and outs whose NAME no config of the project defines."""
+    known: dict[str, set[str] | None] = {}  # the .dvc folder -> remote names in its config
+    for stage in pipeline.stages.values():
+        for ref in (*stage.deps, *stage.outs):
+            if not ref.raw.startswith("remote://"):
+                continue
+            name = ref.raw[len("remote://") :].split("/", 1)[0]
+            folder = _dvc_folder(project, stage.dvcfile)
+            if folder not in known:
+                known[folder] = _remote_names(project, folder)
+            names = known[folder]
+            if names is None or name in names:
+                continue  # no config to read, or it is defined
+            yield UNKNOWN_REMOTE_DEP.at(
+                ref.file,
+                ref.mark,
+                f"'{ref.raw}' of stage '{stage.address}' names remote '{name}', which "
+                f"{folder}/config and config.local do not define: DVC fails the stage unless "
+                f"a global or system config does; `dvc remote add {name} URL` or fix the name",
+            )
+
+
+def _dvc_folder(project: Project, dvcfile: str) -> str:
+    """The `.dvc` folder of the DVC project holding `dvcfile` (nearest above it)."""
+    folder = posixpath.dirname(dvcfile)
+    while folder:
+        if project.path(f"{folder}/.dvc").is_dir():
+            return f"{folder}/.dvc"
+        folder = posixpath.dirname(folder)
+    return ".dvc"
+
+
+def _remote_names(project: Project, folder: str) -> set[str] | None:
+    """Remote names in a project's config and config.local; None when neither reads."""
+    from dvc_gitops.formats.dvc_config import ConfigSyntaxError, parse
+
+    names: set[str] = set()
+    readable = False
+    for name in ("config", "config.local"):
+        path = f"{folder}/{name}"
+        if not project.exists(path):
+            continue
+        try:
+            names.update(parse(project.read_text(path), path).remotes)
+        except (ConfigSyntaxError, FileProblem):
+            return None  # another rule says why; nothing certain here
+        readable = True
+    return names if readable else None
+
+
+def _ignored_dvc_yamls(project: Project) -> Iterator[Finding]:
+    files = list(project.dvc_yaml_files)
+    for path in sorted(_git_ignored(project, files)):
+        yield DVC_YAML_IGNORED.at(
+            path,
+            (1, 1),
+            f"git ignores {path}: `dvc repro` and `dvc stage list` refuse it (\"bad DVC "
+            "file name ... is git-ignored\"); remove the .gitignore pattern that matches it, "
+            "or add `!dvc.yaml` after it",
+        )
+
+
+def _parents(path: str) -> Iterator[str]:
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        yield path
 
 
 def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
@@ -572,8 +724,9 @@ def missing_deps(project: Project, pipeline: Pipeline) -> dict[str, list[Ref]]:
     """Per stage address, its deps that exist nowhere (not on disk, not an output, not
     tracked by git or a .dvc file): `dvc repro` fails on each."""
     cache: dict[str, dict[str, list[Ref]]] = project.cache("graph_checks")
-    if "missing" in cache:
-        return cache["missing"]
+    key = f"missing {id(pipeline)}"  # per pipeline: each DVC project's part, or the whole
+    if key in cache:
+        return cache[key]
     tracked = _tracked_paths(project)
     git_files = project.git_files or frozenset()
     git_dirs = _git_dirs(project)
@@ -592,7 +745,7 @@ def missing_deps(project: Project, pipeline: Pipeline) -> dict[str, list[Ref]]:
             if _covered(path, tracked):
                 continue
             found.setdefault(stage.address, []).append(dep)
-    cache["missing"] = found
+    cache[key] = found
     return found
 
 
@@ -603,8 +756,8 @@ def misplaced_base(project: Project, pipeline: Pipeline, address: str) -> str | 
     stage = pipeline.stages[address]
     if address not in missing_deps(project, pipeline):
         return None
-    cache = project.cache("misplaced_base")  # "dvcfile\0wdir" -> base
-    key = f"{stage.dvcfile}\0{stage.wdir}"
+    cache = project.cache("misplaced_base")  # "pipeline dvcfile\0wdir" -> base
+    key = f"{id(pipeline)} {stage.dvcfile}\0{stage.wdir}"
     if key not in cache:
         cache[key] = _group_base(project, pipeline, stage.dvcfile, stage.wdir)
     base: str | None = cache[key]
@@ -641,7 +794,8 @@ def _git_ignored(project: Project, paths: list[str]) -> set[str]:
         return set()
     try:
         done = subprocess.run(
-            ["git", "-C", str(project.root), "check-ignore", "--stdin", "-z"],
+            # --no-index: the patterns alone, as DVC reads them (tracked files too)
+            ["git", "-C", str(project.root), "check-ignore", "--no-index", "--stdin", "-z"],
             input="\0".join(paths) + "\0",
             capture_output=True,
             text=True,
