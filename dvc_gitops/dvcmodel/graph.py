@@ -176,7 +176,7 @@ DVC_YAML_IGNORED = Rule(
     "error",
     "A dvc.yaml that git ignores.",
     why="`dvc repro` and `dvc stage list` refuse it (\"bad DVC file name 'dvc.yaml' is "
-    "git-ignored\"), and a clone does not even get the file.",
+    'git-ignored"), even when the file is committed.',
     fix="Remove the .gitignore pattern that matches it (or add `!dvc.yaml` after it) and "
     "commit the file.",
 )
@@ -644,8 +644,8 @@ def _ignored_dvc_yamls(project: Project) -> Iterator[Finding]:
         yield DVC_YAML_IGNORED.at(
             path,
             (1, 1),
-            f"git ignores {path}: `dvc repro` and `dvc stage list` refuse it (\"bad DVC "
-            "file name ... is git-ignored\"); remove the .gitignore pattern that matches it, "
+            f'git ignores {path}: `dvc repro` and `dvc stage list` refuse it ("bad DVC '
+            'file name ... is git-ignored"); remove the .gitignore pattern that matches it, '
             "or add `!dvc.yaml` after it",
         )
 
