@@ -182,6 +182,11 @@ DVC_YAML_IGNORED = Rule(
 )
 
 
+# Errors DVC raises only when `dvc repro` runs the stage (a dep or wdir that is not
+# there): `dvc stage list` and `dvc dag` pass, so a load-time verdict cannot judge them.
+RUN_TIME_CODES = frozenset({MISSING_DEP.code, MISSING_WDIR.code})
+
+
 def check(context: CheckContext) -> Iterator[Finding]:
     """Graph findings for the whole pipeline of the project."""
     project = context.project
