@@ -164,6 +164,9 @@ def check(context: CheckContext) -> Iterator[Finding]:
     """
     project = context.project
     settings = _settings(context)
+    # The map is our convention, not MLflow's: a project that keeps none hears of
+    # unmapped stages only when it asks (`select`/`extend-select` naming DG603).
+    settings["ask_unmapped"] = project.config.names(STAGE_NOT_MAPPED.code)
     found: dict[tuple[str, int, int, str], Finding] = {}
     rel = map_path(project)
     where = [p for p in dvc_projects(project) if p.root != "."]
@@ -244,9 +247,7 @@ def _check_map(
             continue
         mapped = emap.entry_for(stage.address)
         if mapped is None:
-            # The map is our convention, not MLflow's: a project that keeps none is told
-            # only when it asks (`select`/`extend-select` naming DG603).
-            if not emap.exists and not project.config.names(STAGE_NOT_MAPPED.code):
+            if not emap.exists and not settings["ask_unmapped"]:
                 continue
             if not _entry_written(emap, stage.address):
                 evidence = (scan.uses or scan.experiments)[0]
