@@ -178,7 +178,8 @@ def rules_command(code: str | None) -> None:
     rules = all_rules()
     if code is None:
         for rule in rules:
-            click.echo(f"{rule.code}  {rule.severity:<8} {rule.name:<32} {rule.summary}")
+            off = " (off by default)" if rule.off_by_default else ""
+            click.echo(f"{rule.code}  {rule.severity:<8} {rule.name:<32} {rule.summary}{off}")
         return
     code = code.upper()
     if code not in RULES:
