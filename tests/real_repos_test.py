@@ -405,3 +405,25 @@ def test_what_dvc_refuses_we_report(
     # `dvc dag` raises the graph errors, `dvc stage list` the file-name ones.
     answers = [dvc(root, "dag"), dvc(root, "stage", "list")]
     assert any(code != 0 and dvc_says in out for code, out in answers), answers
+
+
+def test_a_fresh_clone_of_thousands_of_stages_is_one_dg402() -> None:
+    """9 (the 4,172-stage pipeline): one cause, nothing pulled yet, is one finding per
+    dvc.yaml; a few stages keep a finding each."""
+    from dvc_gitops.status.dvc_status import MISSING_OUTPUTS, group_missing
+
+    def missing(count: int, path: str = "data/dvc.yaml") -> list:  # type: ignore[type-arg]
+        return [
+            MISSING_OUTPUTS.at(
+                path,
+                (n + 1, 3),
+                f"stage 'fetch@{n}' outputs are missing from the workspace (not in the local "
+                f"cache: out/{n}) though nothing it depends on changed: run `dvc pull fetch@{n}`",
+            )
+            for n in range(count)
+        ]
+
+    [one] = list(group_missing(missing(4172)))
+    assert one.message.startswith("4,172 stages' outputs are missing from the workspace")
+    assert one.message.endswith("run `dvc pull`") and len(one.message) < 300
+    assert len(list(group_missing(missing(3, "small/dvc.yaml")))) == 3

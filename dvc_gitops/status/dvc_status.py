@@ -22,7 +22,7 @@ import posixpath
 import re
 import shutil
 import sys
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -418,7 +418,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
         keep, known = set(wanted), pipeline_of(project).stages
         result.stages = {a: e for a, e in result.stages.items() if a in keep or a not in known}
     projects = dvc_projects(project)
-    for finding in explain(project, result):
+    for finding in group_missing(explain(project, result)):
         yield _from_project_folder(finding, projects)
 
 
@@ -545,6 +545,40 @@ def _touches(stage: Stage, staged: set[str]) -> bool:
 
 def _lock_file(dvcfile: str) -> str:
     return posixpath.join(posixpath.dirname(dvcfile), "dvc.lock")
+
+
+# Above this many DG402 findings in one dvc.yaml with one remedy, they are one finding:
+# a fresh clone of a 4,000-stage pipeline has one cause (nothing pulled yet), not 4,000.
+_GROUP_MISSING = 5
+_RUN_VERB = re.compile(r"run `dvc (pull|checkout|repro)\b")
+
+
+def group_missing(findings: Iterable[Finding]) -> Iterator[Finding]:
+    """DG402 findings of one dvc.yaml with the same remedy, merged into one when many."""
+    missing: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        found = _RUN_VERB.search(finding.message)
+        if finding.code != MISSING_OUTPUTS.code or found is None:
+            yield finding
+            continue
+        missing.setdefault((finding.path, found.group(1)), []).append(finding)
+    for (path, verb), group in missing.items():
+        if len(group) <= _GROUP_MISSING:
+            yield from group
+            continue
+        names = [re.search(r"stage '([^']+)'", f.message) for f in group]
+        shown = ", ".join(m.group(1) for m in names[:3] if m)
+        why = {
+            "pull": "not pulled yet",
+            "checkout": "deleted, in the cache",
+            "repro": "never made here, and no remote to pull from",
+        }[verb]
+        yield MISSING_OUTPUTS.at(
+            path,
+            (group[0].line, group[0].column),
+            f"{len(group):,} stages' outputs are missing from the workspace ({why}: {shown}, "
+            f"...) though nothing they depend on changed: run `dvc {verb}`",
+        )
 
 
 def explain(project: Project, result: StatusResult) -> Iterator[Finding]:
