@@ -345,6 +345,9 @@ def _unused_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
         for name in top if isinstance(top, list) else []:
             if isinstance(name, str):
                 whole.add(join_path(folder, name))
+    if _hydra_enabled(project):
+        # DVC's Hydra integration writes params.yaml from the Hydra config on each run.
+        whole.update(pipeline.default_params.values())
     for rel in dict.fromkeys(files):
         if rel in whole or posixpath.splitext(rel)[1].lower() in (".json", ".toml", ".py"):
             continue
@@ -359,6 +362,18 @@ def _unused_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
         paths = used.get(rel, set())
         prefixes = {p[:i] for p in paths for i in range(1, len(p))}
         yield from _unused_in(rel, doc.root, (), paths, prefixes)
+
+
+def _hydra_enabled(project: Project) -> bool:
+    """Whether `.dvc/config` turns on DVC's Hydra integration (`[hydra] enabled = true`)."""
+    from dvc_gitops.core.project import FileProblem
+    from dvc_gitops.formats.dvc_config import ConfigSyntaxError, parse
+
+    try:
+        option = parse(project.read_text(".dvc/config"), ".dvc/config").option("hydra", "enabled")
+    except (ConfigSyntaxError, FileProblem):
+        return False
+    return option is not None and option.value.strip().lower() in ("true", "1", "yes")
 
 
 def _hydra_config(root: yaml.MappingNode) -> bool:
