@@ -51,7 +51,12 @@ def render(rule: Rule, golden: Path = GOLDEN) -> str:
     lines = [
         f"# {rule.code} `{rule.name}`",
         "",
-        f"Severity: **{rule.severity}** · reported by {_hook_link(rule.code)}",
+        f"Severity: **{rule.severity}** · reported by {_hook_link(rule.code)}"
+        + (
+            f' · **off by default**: turn it on with `extend-select = ["{rule.code}"]`'
+            if rule.off_by_default
+            else ""
+        ),
         "",
         rule.summary,
         "",
@@ -175,7 +180,8 @@ def rules_command(code: str | None) -> None:
     rules = all_rules()
     if code is None:
         for rule in rules:
-            click.echo(f"{rule.code}  {rule.severity:<8} {rule.name:<32} {rule.summary}")
+            off = " (off by default)" if rule.off_by_default else ""
+            click.echo(f"{rule.code}  {rule.severity:<8} {rule.name:<32} {rule.summary}{off}")
         return
     code = code.upper()
     if code not in RULES:

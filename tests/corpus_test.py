@@ -33,10 +33,10 @@ OWN_CATEGORIES = ("ok", "yaml", "schema")
 # not a property of the file. Structurally DVC accepts them, so we hold them to "no DG1xx
 # error" and leave them out of the agreement figure.
 OUT_OF_SCOPE = ("plugin",)
-# Rules that predict a failure of `dvc repro` (a params file or key that is not there), not
-# of the load and `dvc dag` the verdicts come from; the corpus folders hold only dvc.yaml
-# and sometimes params.yaml, so these fire on files DVC loaded fine.
-REPRO_TIME_CODES = frozenset({"DG301", "DG302"})
+# Rules that predict a failure of `dvc repro` (a params file or key, a dep or a wdir that
+# is not there), not of the load and `dvc dag` the verdicts come from; the corpus folders
+# hold only dvc.yaml and sometimes params.yaml, so these fire on files DVC loaded fine.
+REPRO_TIME_CODES = frozenset({"DG216", "DG221", "DG301", "DG302"})
 
 
 def _cases() -> list[dict[str, str]]:

@@ -28,6 +28,7 @@ class ConfigError(Exception):
 
 COMMON_KEYS = (
     "select",
+    "extend-select",
     "ignore",
     "per-file-ignores",
     "warn-only",
@@ -45,6 +46,8 @@ SECTIONS = ("status", "pinned", "mlflow", "remote", "lock")
 class Config:
     source: str | None = None  # the file it came from, for messages
     select: list[str] = field(default_factory=list)
+    # Codes of rules that are off by default, turned on without narrowing `select`.
+    extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     warn_only: list[str] = field(default_factory=list)
@@ -78,6 +81,8 @@ class Config:
         """Whether findings of `code` (in `path`) are reported at all."""
         if self.select and not matches(code, self.select):
             return False
+        if _off_by_default(code) and not self.names(code):
+            return False
         if matches(code, self.ignore):
             return False
         if path is not None:
@@ -85,6 +90,11 @@ class Config:
                 if fnmatch.fnmatch(path, pattern) and matches(code, codes):
                     return False
         return True
+
+    def names(self, code: str) -> bool:
+        """Whether `select` or `extend-select` names `code` itself (not a prefix, not ALL):
+        what turns on a rule that is off by default."""
+        return code in self.select or code in self.extend_select
 
     def narrow(self, select: Sequence[str], ignore: Sequence[str]) -> None:
         """Apply the command line's --select (over the file's) and --ignore (added);
@@ -119,6 +129,13 @@ class Config:
 def _globs_pattern(globs: tuple[str, ...]) -> re.Pattern[str]:
     """One regex for the globs: the walk asks it of every folder and file."""
     return re.compile("|".join(fnmatch.translate(glob) for glob in globs))
+
+
+def _off_by_default(code: str) -> bool:
+    from dvc_gitops.core.findings import RULES  # the registry, filled as the checks' modules load
+
+    rule = RULES.get(code)
+    return rule is not None and rule.off_by_default
 
 
 def matches(code: str, patterns: Iterable[str]) -> bool:
@@ -165,6 +182,7 @@ def _from_table(table: dict[str, Any], source: str) -> Config:
                 f"{source}: unknown key '{key}' in [tool.dvc-gitops]{_hint(key, COMMON_KEYS)}"
             )
     config.select = _codes(table, "select", source)
+    config.extend_select = _codes(table, "extend-select", source)
     config.ignore = _codes(table, "ignore", source)
     config.warn_only = _codes(table, "warn-only", source)
     config.exclude = _globs(table, "exclude", source)

@@ -58,6 +58,9 @@ class Rule:
     fix: str = ""  # a paragraph: what to write instead
     fixable: bool = False  # its hook's `--fix` removes it (the page says so)
     options: tuple[str, ...] = ()  # its hook's options that change what it reports
+    # On only when `select` or `extend-select` names the code: rules whose findings are
+    # often right but not certain enough to speak to everyone (the trial in docs/trial.md).
+    off_by_default: bool = False
 
     def __post_init__(self) -> None:
         if self.code in RULES and RULES[self.code] != self:

@@ -8,6 +8,7 @@ resolved from the pipeline model (vars, `${}`, foreach and matrix already applie
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import posixpath
@@ -33,6 +34,7 @@ from dvc_gitops.dvcmodel.commands import (
     scripts_run_by,
     shell_words,
 )
+from dvc_gitops.dvcmodel.graph import misplaced_base
 from dvc_gitops.dvcmodel.imports import local_imports
 from dvc_gitops.dvcmodel.model import pipeline_of
 from dvc_gitops.dvcmodel.packages import package_roots
@@ -227,6 +229,10 @@ def _missing(
     for stage in stages:
         if stage.frozen:
             continue  # DVC never re-runs a frozen stage: a missing dep changes nothing
+        if stage.always_changed or not (stage.deps or stage.outs or stage.params):
+            continue  # DVC runs it every time (checked with dvc 3.67): a dep adds nothing
+        if misplaced_base(project, pipeline_of(project), stage.address) is not None:
+            continue  # its deps are relative to the wrong folder: DG216 says so, once
         deps = [d.path for d in stage.deps]
         outs = [o.path for o in stage.outs]
         for n, cmd in enumerate(stage.cmds):
@@ -249,6 +255,8 @@ def _missing(
                 ]
             for script, via, rule in wanted:
                 if _covered(script, deps) or _under(script.path, outs):
+                    continue
+                if rule is IMPORT_NOT_IN_DEPS and _inert_package(project, script.path):
                     continue
                 dep = relative_to(script.path, stage.wdir)
                 item = found.get(dep)
@@ -328,6 +336,27 @@ def _norm_word(word: str) -> str:
     return posixpath.normpath(word) if word else word
 
 
+def _inert_package(project: Project, path: str) -> bool:
+    """Whether `path` is an `__init__.py` holding only a docstring, comments and blank
+    lines: no edit of it changes what a stage computes until it gains code, and the
+    commit that adds code is checked then."""
+    if posixpath.basename(path) != "__init__.py":
+        return False
+    cache: dict[str, bool] = project.cache("inert_packages")
+    if path not in cache:
+        try:
+            body = ast.parse(project.read_text(path)).body
+        except (FileProblem, OSError, SyntaxError, ValueError):
+            body = [ast.Pass()]  # unreadable: not known to be inert
+        cache[path] = all(
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            for node in body
+        )
+    return cache[path]
+
+
 def _under(path: str, folders: Sequence[str]) -> bool:
     return any(f in (".", path) or path.startswith(f + "/") for f in folders)
 
@@ -380,14 +409,24 @@ def _reached_message(
     )
 
 
+# Members named in a message before "and N more": a line must stay readable.
+_LISTED_MEMBERS = 4
+
+
 def _who(template: JsonPath, stages: list[str], fixable: bool, verb: str) -> tuple[str, str, str]:
     """Who is missing the dep ("stage 'train' runs"), their pronoun, where the dep goes."""
     if len(stages) == 1:
         who, their = f"stage '{stages[0]}' {verb}", "its"
+    elif fixable and len(stages) > _LISTED_MEMBERS:
+        # A foreach of a thousand members: the line stays readable, the count says all.
+        who, their = f"all {len(stages):,} members of '{template[1]}' {verb[:-1]}", "their"
     elif fixable:
         who, their = f"every member of '{template[1]}' ({', '.join(stages)}) {verb}", "their"
     else:
-        who, their = "stages " + ", ".join(f"'{s}'" for s in stages) + f" {verb[:-1]}", "their"
+        named = ", ".join(f"'{s}'" for s in stages[:_LISTED_MEMBERS])
+        more = len(stages) - _LISTED_MEMBERS
+        who = f"stages {named}{f' and {more:,} more' if more > 0 else ''} {verb[:-1]}"
+        their = "their"
     if fixable:
         where = "the deps under 'do'" if template[-1] == "do" else f"{their} deps"
     else:

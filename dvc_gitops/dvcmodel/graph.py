@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import heapq
 import posixpath
+import subprocess
 from bisect import bisect_left
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dvc_gitops.core.findings import Finding, Rule
-from dvc_gitops.dvcmodel.model import Out, Pipeline, Ref, Stage, pipeline_of
+from dvc_gitops.core.project import FileProblem
+from dvc_gitops.dvcmodel.model import Out, Pipeline, Ref, Stage, join_path, pipeline_of
 from dvc_gitops.formats.yamldoc import Mark
 
 if TYPE_CHECKING:
@@ -82,12 +84,15 @@ DVC_YAML_INSIDE_OUTPUT = Rule(
 MISSING_DEP = Rule(
     "DG216",
     "missing-dep",
-    "warning",
+    "error",
     "A dep exists nowhere: not on disk, not an output of a stage, not tracked by git or a "
     ".dvc file.",
     why="`dvc repro` fails on the stage ('missing dependencies'), usually because of a typo "
     "or a path written relative to the wrong folder (deps are relative to the stage's wdir).",
-    fix="Fix the path, add the stage that produces it, or `dvc add` the data.",
+    fix="Fix the path, add the stage that produces it, or `dvc add` the data. When most "
+    "deps of a stage exist relative to a folder above its wdir, the wdir is what is wrong: "
+    "one finding per dvc.yaml says so. A git-ignored dep (data each clone supplies) is a "
+    "warning.",
 )
 OUTPUT_TRACKED_BY_GIT = Rule(
     "DG217",
@@ -106,7 +111,10 @@ STAGE_ORDER = Rule(
     "A stage is declared before the stage that produces its dep.",
     why="DVC orders stages by their deps, so it runs; but readers of dvc.yaml read top to "
     "bottom, and a file in run order shows the pipeline at a glance.",
-    fix="Reorder the stages in dvc.yaml in the order given in the message.",
+    fix="Reorder the stages in dvc.yaml in the order given in the message. Off by default "
+    "(a style choice: DVC ignores the order, and generated dvc.yaml files sort their "
+    'stages by name); turn it on with `extend-select = ["DG218"]`.',
+    off_by_default=True,
 )
 AT_IN_STAGE_NAME = Rule(
     "DG219",
@@ -142,13 +150,41 @@ NO_DVC_PROJECT = Rule(
 MISSING_WDIR = Rule(
     "DG221",
     "missing-wdir",
-    "warning",
+    "error",
     "A stage's `wdir` does not exist and no stage writes into it.",
     why="`dvc repro` runs the command in that folder and fails ('No such file or "
     "directory') after the stages before it have run; `dvc dag` and `dvc status` pass.",
     fix="Fix the path (it is relative to the dvc.yaml's folder), or create the folder and "
     "commit a file in it.",
 )
+
+
+UNKNOWN_REMOTE_DEP = Rule(
+    "DG222",
+    "unknown-remote-dep",
+    "warning",
+    "A `remote://NAME/...` dep or output names a remote the project's config does not define.",
+    why="DVC fails the stage with \"config file error: remote 'NAME' doesn't exist\" "
+    "(checked with dvc 3.67) on every machine whose config lacks it. It is a warning, "
+    "not an error: the remote may be in a teammate's global or system config, which a "
+    "commit-time check cannot see.",
+    fix="Add the remote (`dvc remote add NAME URL`) to `.dvc/config`, or fix the name.",
+)
+DVC_YAML_IGNORED = Rule(
+    "DG223",
+    "dvc-yaml-git-ignored",
+    "error",
+    "A dvc.yaml that git ignores.",
+    why="`dvc repro` and `dvc stage list` refuse it (\"bad DVC file name 'dvc.yaml' is "
+    'git-ignored"), even when the file is committed.',
+    fix="Remove the .gitignore pattern that matches it (or add `!dvc.yaml` after it) and "
+    "commit the file.",
+)
+
+
+# Errors DVC raises only when `dvc repro` runs the stage (a dep or wdir that is not
+# there): `dvc stage list` and `dvc dag` pass, so a load-time verdict cannot judge them.
+RUN_TIME_CODES = frozenset({MISSING_DEP.code, MISSING_WDIR.code})
 
 
 def check(context: CheckContext) -> Iterator[Finding]:
@@ -159,6 +195,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
         if issue.kind == "at-in-name":
             yield AT_IN_STAGE_NAME.at(issue.file, issue.mark, issue.message)
     yield from _outside_projects(project)
+    yield from _ignored_dvc_yamls(project)
     found: list[Finding] = []
     for part in pipeline.parts():  # DVC loads each project's pipeline on its own
         found += [
@@ -167,6 +204,8 @@ def check(context: CheckContext) -> Iterator[Finding]:
             *_self_deps(part),
             *_cycles(part),
             *_missing_deps(project, part),
+            *_outputs_tracked_by_dvc_files(project, part),
+            *_unknown_remotes(project, part),
             *_git_tracked_outputs(project, part),
             *_ignored_outputs(project, part),
             *_missing_wdirs(project, part),
@@ -483,7 +522,20 @@ def _strongly_connected(nodes: list[str], children: dict[str, list[str]]) -> lis
 
 def _tracked_paths(project: Project) -> set[str]:
     """Paths DVC tracks through .dvc files (their outs), repo-relative."""
-    tracked: set[str] = set()
+    return set(_tracked_by(project))
+
+
+def _tracked_by(project: Project) -> dict[str, str]:
+    """Each path a .dvc file tracks (repo-relative) -> that .dvc file."""
+    cache = project.cache("dvc_files")
+    if "tracked" not in cache:
+        cache["tracked"] = _read_tracked(project)
+    tracked: dict[str, str] = cache["tracked"]
+    return tracked
+
+
+def _read_tracked(project: Project) -> dict[str, str]:
+    tracked: dict[str, str] = {}
     for dvc_file in project.walk_files(suffixes=(".dvc",)):
         try:
             data = project.yaml(dvc_file).data
@@ -493,15 +545,200 @@ def _tracked_paths(project: Project) -> set[str]:
         folder = posixpath.dirname(dvc_file) or "."
         for out in outs if isinstance(outs, list) else []:
             if isinstance(out, dict) and isinstance(out.get("path"), str):
-                tracked.add(posixpath.normpath(posixpath.join(folder, out["path"])))
+                path = posixpath.normpath(posixpath.join(folder, out["path"]))
+                tracked.setdefault(path, dvc_file)
     return tracked
 
 
+def _outputs_tracked_by_dvc_files(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    """A stage output a .dvc file already tracks, or one inside (or around) such a path:
+    `dvc dag` and `dvc repro` refuse both ("output 'foo' is specified in: s, foo.dvc";
+    "the paths overlap"). The common case: `dvc add foo`, then a stage made to write it."""
+    tracked = _tracked_by(project)
+    if not tracked:
+        return
+    tracked_dirs = {posixpath.dirname(p) for p in tracked}
+    for stage in pipeline.stages.values():
+        if stage.dvcfile in pipeline.problems:
+            continue
+        for out in stage.outs:
+            path = out.path
+            if "://" in path or path.startswith("/"):
+                continue
+            if path in tracked:
+                yield DUPLICATE_OUTPUT.at(
+                    out.file,
+                    out.mark,
+                    f"output '{out.raw}' of stage '{stage.address}' is also tracked by "
+                    f"{tracked[path]}: DVC refuses one path in two places; if the stage "
+                    f"makes it now, `dvc remove {tracked[path]}`, else drop the output",
+                )
+                continue
+            outer = next((p for p in _parents(path) if p in tracked), None)
+            inner = None
+            if outer is None and any(d == path or d.startswith(path + "/") for d in tracked_dirs):
+                inner = next((p for p in tracked if p.startswith(path + "/")), None)
+            if outer is not None:
+                what = f"is inside '{outer}', which {tracked[outer]} tracks"
+            elif inner is not None:
+                what = f"holds '{inner}', which {tracked[inner]} tracks"
+            else:
+                continue
+            yield OVERLAPPING_OUTPUTS.at(
+                out.file,
+                out.mark,
+                f"output '{out.raw}' of stage '{stage.address}' {what}: DVC refuses "
+                "overlapping outputs; let one of them own the path",
+            )
+
+
+def _unknown_remotes(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    """`remote://NAME/path` deps and outs whose NAME no config of the project defines."""
+    known: dict[str, set[str] | None] = {}  # the .dvc folder -> remote names in its config
+    for stage in pipeline.stages.values():
+        for ref in (*stage.deps, *stage.outs):
+            if not ref.raw.startswith("remote://"):
+                continue
+            name = ref.raw[len("remote://") :].split("/", 1)[0]
+            folder = _dvc_folder(project, stage.dvcfile)
+            if folder not in known:
+                known[folder] = _remote_names(project, folder)
+            names = known[folder]
+            if names is None or name in names:
+                continue  # no config to read, or it is defined
+            yield UNKNOWN_REMOTE_DEP.at(
+                ref.file,
+                ref.mark,
+                f"'{ref.raw}' of stage '{stage.address}' names remote '{name}', which "
+                f"{folder}/config and config.local do not define: DVC fails the stage unless "
+                f"a global or system config does; `dvc remote add {name} URL` or fix the name",
+            )
+
+
+def _dvc_folder(project: Project, dvcfile: str) -> str:
+    """The `.dvc` folder of the DVC project holding `dvcfile` (nearest above it)."""
+    folder = posixpath.dirname(dvcfile)
+    while folder:
+        if project.path(f"{folder}/.dvc").is_dir():
+            return f"{folder}/.dvc"
+        folder = posixpath.dirname(folder)
+    return ".dvc"
+
+
+def _remote_names(project: Project, folder: str) -> set[str] | None:
+    """Remote names in a project's config and config.local; None when neither reads."""
+    from dvc_gitops.formats.dvc_config import ConfigSyntaxError, parse
+
+    names: set[str] = set()
+    readable = False
+    for name in ("config", "config.local"):
+        path = f"{folder}/{name}"
+        if not project.exists(path):
+            continue
+        try:
+            names.update(parse(project.read_text(path), path).remotes)
+        except (ConfigSyntaxError, FileProblem):
+            return None  # another rule says why; nothing certain here
+        readable = True
+    return names if readable else None
+
+
+def _ignored_dvc_yamls(project: Project) -> Iterator[Finding]:
+    files = list(project.dvc_yaml_files)
+    for path in sorted(_git_ignored(project, files)):
+        yield DVC_YAML_IGNORED.at(
+            path,
+            (1, 1),
+            f'git ignores {path}: `dvc repro` and `dvc stage list` refuse it ("bad DVC '
+            'file name ... is git-ignored"); remove the .gitignore pattern that matches it, '
+            "or add `!dvc.yaml` after it",
+        )
+
+
+def _parents(path: str) -> Iterator[str]:
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        yield path
+
+
 def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
+    missing = missing_deps(project, pipeline)
+    ignored = _git_ignored(project, [dep.path for deps in missing.values() for dep in deps])
+    bases = {address: misplaced_base(project, pipeline, address) for address in missing}
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for address, deps in missing.items():
+        stage = pipeline.stages[address]
+        base = bases[address]
+        if base is not None:  # one cause, one finding per dvc.yaml: the wdir
+            grouped.setdefault((stage.dvcfile, stage.wdir, base), []).append(address)
+            continue
+        for dep in deps:
+            local = dep.path in ignored  # git-ignored: each clone is meant to supply it
+            yield MISSING_DEP.at(
+                dep.file,
+                dep.mark,
+                f"dep '{dep.raw}' of stage '{stage.address}' exists nowhere ('{dep.path}' is "
+                "not on disk, not an output of any stage, not tracked by git or a .dvc "
+                f"file{'; git ignores it' if local else ''}): `dvc repro` will fail on it; "
+                "fix the path (relative to the stage's wdir) or add its producer",
+                severity="warning" if local else "error",
+            )
+    for (dvcfile, wdir, base), addresses in grouped.items():
+        yield _misplaced_finding(pipeline, dvcfile, wdir, base, addresses, missing)
+
+
+def _misplaced_finding(
+    pipeline: Pipeline,
+    dvcfile: str,
+    wdir: str,
+    base: str,
+    addresses: list[str],
+    missing: dict[str, list[Ref]],
+) -> Finding:
+    first = pipeline.stages[addresses[0]]
+    deps = [dep for address in addresses for dep in missing[address]]
+    examples = ", ".join(dict.fromkeys(dep.raw for dep in deps[:3]))
+    names = [pipeline.stages[a].name for a in addresses]
+    who = (
+        f"stage '{names[0]}'"
+        if len(names) == 1
+        else f"{len(names)} stages ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+    )
+    folder = posixpath.dirname(dvcfile) or "."
+    want = posixpath.relpath(base, folder)
+    one = len(names) == 1
+    fix = "remove its `wdir`" if want == "." and one else f"set `wdir: {want}`"
+    fix += f" on {'the stage' if one else 'these stages'} (the command then runs there too)"
+    if len(deps) == 1:
+        message = (
+            f"dep '{deps[0].raw}' of stage '{names[0]}' exists nowhere under its wdir "
+            f"'{wdir}' but does under '{base}': `dvc repro` will fail on it; {fix} or fix "
+            "the path"
+        )
+    else:
+        message = (
+            f"the deps of {who} are written relative to '{base}', not to the wdir '{wdir}': "
+            f"{len(deps)} exist nowhere under '{wdir}', most of them under '{base}' ({examples}"
+            f"{', ...' if len(deps) > 3 else ''}); `dvc repro` will fail on them: {fix} or "
+            "fix the paths"
+        )
+    return MISSING_DEP.at(dvcfile, first.mark, message, severity="error")
+
+
+def missing_deps(project: Project, pipeline: Pipeline) -> dict[str, list[Ref]]:
+    """Per stage address, its deps that exist nowhere (not on disk, not an output, not
+    tracked by git or a .dvc file): `dvc repro` fails on each."""
+    cache: dict[str, dict[str, list[Ref]]] = project.cache("graph_checks")
+    key = f"missing {id(pipeline)}"  # per pipeline: each DVC project's part, or the whole
+    if key in cache:
+        return cache[key]
     tracked = _tracked_paths(project)
     git_files = project.git_files or frozenset()
     git_dirs = _git_dirs(project)
+    found: dict[str, list[Ref]] = {}
     for stage in pipeline.stages.values():
+        if stage.dvcfile in pipeline.problems:
+            continue  # DVC refuses the file first; half-resolved, its stages mislead
         for dep in stage.deps:
             path = dep.path
             if "://" in path or path == ".":
@@ -512,13 +749,69 @@ def _missing_deps(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
                 continue
             if _covered(path, tracked):
                 continue
-            yield MISSING_DEP.at(
-                dep.file,
-                dep.mark,
-                f"dep '{dep.raw}' of stage '{stage.address}' exists nowhere ('{path}' is "
-                "not on disk, not an output of any stage, not tracked by git or a .dvc "
-                "file); fix the path (relative to the stage's wdir) or add its producer",
-            )
+            found.setdefault(stage.address, []).append(dep)
+    cache[key] = found
+    return found
+
+
+def misplaced_base(project: Project, pipeline: Pipeline, address: str) -> str | None:
+    """The folder above a stage's wdir its missing deps are written relative to, when the
+    stages of its dvc.yaml with that wdir miss most of their deps and most of those exist
+    there (the wdir is wrong, not each path); else None."""
+    stage = pipeline.stages[address]
+    if address not in missing_deps(project, pipeline):
+        return None
+    cache = project.cache("misplaced_base")  # "pipeline dvcfile\0wdir" -> base
+    key = f"{id(pipeline)} {stage.dvcfile}\0{stage.wdir}"
+    if key not in cache:
+        cache[key] = _group_base(project, pipeline, stage.dvcfile, stage.wdir)
+    base: str | None = cache[key]
+    return base
+
+
+def _group_base(project: Project, pipeline: Pipeline, dvcfile: str, wdir: str) -> str | None:
+    if wdir == "." or "://" in wdir:
+        return None
+    missing = missing_deps(project, pipeline)
+    group = [s for s in pipeline.stages.values() if (s.dvcfile, s.wdir) == (dvcfile, wdir)]
+    deps = [dep for s in group for dep in missing.get(s.address, [])]
+    if 2 * len(deps) <= sum(len(s.deps) for s in group):
+        return None  # most deps are right where they are: the wdir is not what is wrong
+    best: tuple[int, str] | None = None
+    folder = wdir
+    while folder != ".":
+        folder = posixpath.dirname(folder) or "."
+        hits = sum(
+            1
+            for dep in deps
+            if not dep.raw.startswith("/") and project.exists(join_path(folder, dep.raw))
+        )
+        if best is None or hits > best[0]:
+            best = (hits, folder)
+    if best is None or best[0] == 0 or 3 * best[0] < 2 * len(deps):  # most, not some
+        return None
+    return best[1]
+
+
+def _git_ignored(project: Project, paths: list[str]) -> set[str]:
+    """Which of `paths` git ignores (none when git cannot say)."""
+    if not paths:
+        return set()
+    try:
+        done = subprocess.run(
+            # --no-index: the patterns alone, as DVC reads them (tracked files too)
+            ["git", "-C", str(project.root), "check-ignore", "--no-index", "--stdin", "-z"],
+            input="\0".join(paths) + "\0",
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if done.returncode not in (0, 1):
+        return set()
+    return {p for p in done.stdout.split("\0") if p}
 
 
 def _git_dirs(project: Project) -> set[str]:
@@ -550,10 +843,11 @@ def _missing_wdirs(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
         except Exception:
             continue
         mark = doc.value_mark((*stage.template_path, "wdir"))
+        state = "is a file, not a folder," if project.exists(wdir) else "does not exist"
         yield MISSING_WDIR.at(
             stage.dvcfile,
             mark,
-            f"wdir '{wdir}' of stage '{stage.address}' does not exist and no stage writes "
+            f"wdir '{wdir}' of stage '{stage.address}' {state} and no stage writes "
             "into it: `dvc repro` will fail to run the command there; fix the path "
             "(relative to the dvc.yaml's folder) or create the folder",
         )

@@ -7,6 +7,7 @@ check-dvc-yaml.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -109,7 +110,11 @@ UNUSED_PARAM = Rule(
     "warning",
     "A key of a params file that no stage lists in `params:` and no template uses.",
     why="Changing it re-runs nothing: if a script reads it, the results go stale silently.",
-    fix="Add it to the `params:` of the stage whose script reads it, or delete it.",
+    fix="Add it to the `params:` of the stage whose script reads it. Off by default: on 19 "
+    "real repositories most such keys were read outside the pipeline (upload scripts, CI "
+    "jobs, notebooks, Hydra configs), where no stage needs them; turn it on with "
+    '`extend-select = ["DG310"]` to review a params file.',
+    off_by_default=True,
 )
 TEMPLATE_SYNTAX = Rule(
     "DG311",
@@ -174,6 +179,9 @@ OUTSIDE_REPOSITORY = Rule(
 # pass, so a load-time verdict (the corpus's) cannot confirm or refute them.
 RUN_TIME_CODES = frozenset({"DG301", "DG302"})
 
+# What DVC reads params from (by suffix), for a params key that names a file.
+PARAMS_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".py")
+
 _BY_KIND: dict[str, Rule] = {
     "missing": UNDEFINED_KEY,
     "shell": SHELL_SYNTAX,
@@ -223,7 +231,7 @@ def _stage_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
     seen: set[tuple[str, Mark]] = set()
     # Thousands of stages list the same few files and keys: each asked once.
     checked: dict[str, str] = {}  # file -> "skip", "missing" or "readable"
-    missing_keys: dict[tuple[str, str], bool] = {}
+    problems: dict[tuple[str, str], str] = {}
     for stage in pipeline.stages.values():
         if stage.dvcfile in pipeline.problems:
             continue  # DVC refuses the file first; its params come after a fix
@@ -254,21 +262,77 @@ def _stage_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
             if param.key is None:
                 continue
             lookup = (param.file, param.key)
-            missing = missing_keys.get(lookup)
-            if missing is None:
-                data = _load(project, param.file)
-                missing = missing_keys[lookup] = (
-                    data is not None and param_value(data, param.key) is MISSING
+            problem = problems.get(lookup)
+            if problem is None:
+                problem = problems[lookup] = _key_problem(
+                    _load(project, param.file), param.file, param.key
                 )
-            if not missing:
+            if not problem:
                 continue
             seen.add((param.source, param.mark))
             yield PARAMS_KEY_MISSING.at(
                 param.source,
                 param.mark,
-                f"param '{param.key}' of stage '{stage.address}' is not in '{param.file}': "
-                "`dvc repro` will fail after deleting the outputs; add it or fix the name",
+                f"param '{param.key}' of stage '{stage.address}' {problem}: `dvc repro` will "
+                f"fail after deleting the outputs; {_key_fix(project, param.file, param.key)}",
             )
+
+
+def _key_fix(project: Project, file: str, key: str) -> str:
+    """The fix of a missing key; a key that names a file meant that file, whole."""
+    named = join_path(posixpath.dirname(file) or ".", key)
+    if posixpath.splitext(key)[1].lower() in PARAMS_SUFFIXES and project.exists(named):
+        return (
+            f"an entry without a colon is a key of {posixpath.basename(file)}; to track the "
+            f"file '{key}' whole, write `- {key}:`"
+        )
+    return "add it or fix the name"
+
+
+def _key_problem(data: Any, file: str, key: str) -> str:
+    """What DVC's run-time lookup of `key` in `file` will say is wrong ("" for nothing)."""
+    if data is None:
+        return ""  # unreadable: another rule says why
+    if not is_glob(key):
+        return "" if param_value(data, key) is not MISSING else f"is not in '{file}'"
+    if "**" in key:
+        return ""  # a recursive glob: not worth modelling
+    found = glob_paths(data, key)
+    if not found:
+        return f"matches no key of '{file}'"
+    if len(found) > 1:
+        names = ", ".join(".".join(p) for p in found[:3])
+        return (
+            f"matches {len(found)} keys of '{file}' ({names}{', ...' if len(found) > 3 else ''}),"
+            " and DVC needs exactly one"
+        )
+    return ""
+
+
+def is_glob(key: str) -> bool:
+    """Whether DVC reads a params key as a glob over keys (DVC 3: `kw.moons*`)."""
+    return any(c in key for c in "*?[")
+
+
+def glob_paths(data: Any, key: str) -> list[tuple[str, ...]]:
+    """The key paths a glob params key matches, each dot-separated part matched by
+    fnmatch against mapping keys (or list indexes), as DVC's dpath lookup does."""
+    found: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    for part in key.split("."):
+        step = []
+        for path, node in found:
+            items = (
+                node.items()
+                if isinstance(node, dict)
+                else enumerate(node)
+                if isinstance(node, list)
+                else ()
+            )
+            for name, value in items:
+                if fnmatch.fnmatchcase(str(name), part):
+                    step.append(((*path, str(name)), value))
+        found = step
+    return [path for path, _ in found]
 
 
 def _unused_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
@@ -281,10 +345,16 @@ def _unused_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
     # A dvc.yaml that does not resolve uses its params in ways nobody can see yet.
     broken = {pipeline.default_params.get(f) for f in pipeline.problems}
     for stage in pipeline.stages.values():
+        # A params file listed as a dep re-runs the stage on any change of it.
+        whole.update(dep.path for dep in stage.deps)
         for param in stage.params:
             files.append(param.file)
             if param.key is None:
                 whole.add(param.file)
+            elif is_glob(param.key):
+                data = _load(project, param.file)
+                for path in glob_paths(data, param.key) if data is not None else []:
+                    used.setdefault(param.file, set()).add(path)
             else:
                 used.setdefault(param.file, set()).add(tuple(param.key.split(".")))
                 used[param.file].add((param.key,))
@@ -301,6 +371,9 @@ def _unused_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
         for name in top if isinstance(top, list) else []:
             if isinstance(name, str):
                 whole.add(join_path(folder, name))
+    if _hydra_enabled(project):
+        # DVC's Hydra integration writes params.yaml from the Hydra config on each run.
+        whole.update(pipeline.default_params.values())
     for rel in dict.fromkeys(files):
         if rel in whole or posixpath.splitext(rel)[1].lower() in (".json", ".toml", ".py"):
             continue
@@ -310,11 +383,30 @@ def _unused_params(project: Project, pipeline: Pipeline) -> Iterator[Finding]:
             doc = project.yaml(rel)
         except Exception:
             continue
-        if not isinstance(doc.root, yaml.MappingNode):
+        if not isinstance(doc.root, yaml.MappingNode) or _hydra_config(doc.root):
             continue
         paths = used.get(rel, set())
         prefixes = {p[:i] for p in paths for i in range(1, len(p))}
         yield from _unused_in(rel, doc.root, (), paths, prefixes)
+
+
+def _hydra_enabled(project: Project) -> bool:
+    """Whether `.dvc/config` turns on DVC's Hydra integration (`[hydra] enabled = true`)."""
+    from dvc_gitops.core.project import FileProblem
+    from dvc_gitops.formats.dvc_config import ConfigSyntaxError, parse
+
+    try:
+        option = parse(project.read_text(".dvc/config"), ".dvc/config").option("hydra", "enabled")
+    except (ConfigSyntaxError, FileProblem):
+        return False
+    return option is not None and option.value.strip().lower() in ("true", "1", "yes")
+
+
+def _hydra_config(root: yaml.MappingNode) -> bool:
+    """Whether a params file is a Hydra config (a `defaults:` list, `_target_` keys):
+    Hydra composes it into the params a run sees, so its keys are read by name there."""
+    keys = {scalar_value(k) for k, _ in root.value if isinstance(k, yaml.ScalarNode)}
+    return "defaults" in keys or "_target_" in keys or "hydra" in keys
 
 
 def _unused_in(
@@ -343,6 +435,6 @@ def _unused_in(
             rel,
             Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1),
             f"param '{dotted}' is used by no stage (no `params:` entry, no ${{{dotted}}}): "
-            "changing it re-runs nothing; list it in the params of the stage that reads it "
-            "or delete it",
+            "changing it re-runs nothing; if a stage's script reads it, list it in that "
+            "stage's params",
         )

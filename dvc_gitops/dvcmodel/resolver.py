@@ -775,8 +775,9 @@ class FileResolver:
             return []
         _, list_node = _child(node, kind)
         found: list[Out] = []
-        # DVC merges entries of one list that name the same path (the later flags win);
-        # only the same path under two keys (outs and metrics) is a duplicate to it.
+        # DVC merges entries of one list written the same (the later flags win); the
+        # same path written two ways (`foo`, `./foo`) or under two keys (outs and
+        # metrics) is a duplicate to it (checked with dvc 3.67).
         by_path: dict[str, int] = {}
         for index, item in enumerate(resolved):
             _, item_node = _child(list_node, index)
@@ -810,9 +811,9 @@ class FileResolver:
 
     @staticmethod
     def _add_out(found: list[Out], by_path: dict[str, int], out: Out) -> None:
-        index = by_path.get(out.path)
+        index = by_path.get(out.raw)
         if index is None:
-            by_path[out.path] = len(found)
+            by_path[out.raw] = len(found)
             found.append(out)
         elif out.cache is not True or out.persist:  # flags given later win
             first = found[index]

@@ -63,7 +63,8 @@ STAGE_NOT_MAPPED = Rule(
     why="Nobody can tell which experiment holds the stage's runs, and "
     "`dvc_gitops.mlflow.start_run()` refuses to guess.",
     fix="Add `STAGE: {experiment: NAME}` under `stages:` in the map (`dvc-gitops map init` "
-    "writes a first map).",
+    "writes a first map). In a project with no map it speaks only when asked: "
+    '`extend-select = ["DG603"]`.',
 )
 EXPERIMENT_MISMATCH = Rule(
     "DG604",
@@ -165,6 +166,9 @@ def check(context: CheckContext) -> Iterator[Finding]:
     """
     project = context.project
     settings = _settings(context)
+    # The map is our convention, not MLflow's: a project that keeps none hears of
+    # unmapped stages only when it asks (`select`/`extend-select` naming DG603).
+    settings["ask_unmapped"] = project.config.names(STAGE_NOT_MAPPED.code)
     found: dict[tuple[str, int, int, str], Finding] = {}
     rel = map_path(project)
     where = [p for p in dvc_projects(project) if p.root != "."]
@@ -245,6 +249,8 @@ def _check_map(
             continue
         mapped = emap.entry_for(stage.address)
         if mapped is None:
+            if not emap.exists and not settings["ask_unmapped"]:
+                continue
             if not _entry_written(emap, stage.address):
                 evidence = (scan.uses or scan.experiments)[0]
                 add(_not_mapped(emap, stage, evidence.path, evidence.mark, _what(evidence)))

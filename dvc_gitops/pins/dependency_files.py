@@ -5,9 +5,10 @@ Manifests: requirements files (`requirements*.txt`, `*.in`, with `-r`/`-c` inclu
 `optional-dependencies`, PEP 735 `[dependency-groups]`, Poetry's dependency tables, uv's
 dev/constraint lists, PDM and Hatch lists), setup.cfg, setup.py (the literal lists given
 to `setup()`, read with `ast`, never run), Pipfile, conda `environment.yml` (and its `pip:`
-list). Locks: uv.lock, poetry.lock, pdm.lock, Pipfile.lock. Requirement strings are parsed
-by `packaging`, TOML by `tomllib` (locks by a line scan: they are machine-written and
-large); nothing is installed or imported.
+list), pixi (`pixi.toml` or `[tool.pixi]`: conda and PyPI dependencies, per feature and
+target). Locks: uv.lock, poetry.lock, pdm.lock, Pipfile.lock, pixi.lock. Requirement
+strings are parsed by `packaging`, TOML by `tomllib` (locks by a line scan: they are
+machine-written and large); nothing is installed or imported.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from dvc_gitops.formats.yamldoc import Mark, YamlProblem
 Kind = Literal["declaration", "constraint", "lock"]
 
 REQUIREMENTS_PATTERNS = ("*requirements*.txt", "*requirements*.in", "constraints*.txt")
-MANIFEST_NAMES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile")
+MANIFEST_NAMES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "pixi.toml")
 CONDA_PATTERNS = ("environment*.yml", "environment*.yaml", "conda.yml", "conda.yaml")
-LOCK_NAMES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
+LOCK_NAMES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pixi.lock")
 
 # pip's own rules: a comment starts at `#` at the line start or after whitespace, and
 # the first word beginning with `-` starts the per-requirement options (`--hash=...`).
@@ -63,6 +64,13 @@ _LOCK_FIELD = {
 }
 _CONFLICT_MARKER = re.compile(r"^(<{7}|>{7}) ", re.MULTILINE)
 _JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
+# A pixi.lock package: `- conda: .../dvc-3.60.0-pyhd8ed1ab_0.conda` or
+# `- pypi: .../dvc-3.60.0-py3-none-any.whl`, at the start of an item of `packages:`.
+_PIXI_PACKAGE = re.compile(
+    r"^- (?:conda|pypi): \S*/(?P<name>[A-Za-z0-9_.]+(?:-[A-Za-z][A-Za-z0-9_.]*)*)"
+    r"-(?P<version>[0-9][^-/\s]*)-\S*$",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,10 @@ class _Reader:
             self.read_toml_lock(path)
         elif name == "Pipfile.lock":
             self.read_pipfile_lock(path)
+        elif name == "pixi.toml":
+            self.read_pixi(path)
+        elif name == "pixi.lock":
+            self.read_pixi_lock(path)
         elif _matches(name, CONDA_PATTERNS):
             self.read_conda(path)
         else:
@@ -391,8 +403,10 @@ class _Reader:
             for field_name in ("dependencies", "extra-dependencies"):
                 hatch_key = ("tool", "hatch", "envs", env, field_name)
                 self.toml_requirements(doc, hatch_key, f"[tool.hatch.envs.{env}] {field_name}")
+        if isinstance(_get(data, ("tool", "pixi")), dict):
+            self.read_pixi_tables(doc, ("tool", "pixi"))
         folder = PurePosixPath(path).parent
-        for lock in ("uv.lock", "poetry.lock", "pdm.lock"):
+        for lock in ("uv.lock", "poetry.lock", "pdm.lock", "pixi.lock"):
             lock_path = (folder / lock).as_posix().removeprefix("./")
             if self.project.exists(lock_path):
                 self.govern(path, lock_path)
@@ -486,6 +500,99 @@ class _Reader:
             edit=edit if constraint else None,
             no_edit="" if constraint else "it installs from a source, not an index",
         )
+
+    def read_pixi(self, path: str) -> None:
+        doc = self.toml(path)
+        if doc is None:
+            return
+        self.read_pixi_tables(doc, ())
+        lock = (PurePosixPath(path).parent / "pixi.lock").as_posix().removeprefix("./")
+        if self.project.exists(lock):
+            self.govern(path, lock)
+
+    def read_pixi_tables(self, doc: TomlDoc, top: tuple[str | int, ...]) -> None:
+        """pixi's dependency tables: conda and PyPI, at the top, per feature and target."""
+        owners: list[tuple[str | int, ...]] = [top]
+        for group in ("feature", "target"):
+            tables = _get(doc.data, (*top, group))
+            owners += [(*top, group, n) for n in (tables if isinstance(tables, dict) else {})]
+        features = _get(doc.data, (*top, "feature"))
+        for feature in features if isinstance(features, dict) else {}:
+            targets = _get(doc.data, (*top, "feature", feature, "target"))
+            owners += [
+                (*top, "feature", feature, "target", t)
+                for t in (targets if isinstance(targets, dict) else {})
+            ]
+        for owner in owners:
+            for table in ("dependencies", "pypi-dependencies"):
+                self.read_pixi_table(doc, (*owner, table))
+
+    def read_pixi_table(self, doc: TomlDoc, key: tuple[str | int, ...]) -> None:
+        table = _get(doc.data, key)
+        if not isinstance(table, dict):
+            return
+        where = "[" + ".".join(str(k) for k in key) + "]"
+        for raw_name, value in table.items():
+            name = canonicalize_name(raw_name)
+            if not self.wanted(name):
+                continue
+            path = (*key, raw_name)
+            extras: list[str] = []
+            if isinstance(value, dict):
+                extras = [str(e) for e in value.get("extras", [])]
+                path = (*path, "version")
+                value = value.get("version", "")
+            spec = value.strip() if isinstance(value, str) else ""
+            spec = "" if spec == "*" else spec
+            # conda's bare `3.67` and `3.67.1` are fuzzy (3.67.*): only `==` names one release.
+            exact = re.fullmatch(r"==\s*([0-9][0-9A-Za-z.+!_-]*)", spec)
+            try:
+                specifier: str | None = str(SpecifierSet(spec)) if spec else ""
+            except InvalidSpecifier:
+                specifier = None
+            span = doc.strings.get(path)
+            self.pin(
+                package=name,
+                path=doc.path,
+                mark=span.mark if span else doc.key_mark(path),
+                text=f'{raw_name} = "{spec}"' if spec else raw_name,
+                version=exact[1] if exact and "*" not in spec else None,
+                specifier=specifier,
+                extras=frozenset(canonicalize_name(e) for e in extras),
+                marker="",
+                kind="declaration",
+                where=where,
+                edit=Edit(span.start, span.end, "=={version}") if span else None,
+            )
+
+    def read_pixi_lock(self, path: str) -> None:
+        """pixi.lock: the name and version in each package's URL, by a line scan (the
+        lock is machine-written YAML, megabytes for a data-science environment)."""
+        text = self.text(path)
+        if text is None:
+            return
+        self.result.files.append(path)
+        start = re.search(r"^packages:\s*$", text, re.MULTILINE)
+        seen: set[tuple[str, str]] = set()
+        for found in _PIXI_PACKAGE.finditer(text, start.end() if start else 0):
+            name = canonicalize_name(found["name"])
+            if (name, found["version"]) in seen or not self.wanted(name):
+                continue
+            seen.add((name, found["version"]))
+            offset = found.start("version")
+            line = text.count("\n", 0, offset) + 1
+            self.pin(
+                package=name,
+                path=path,
+                mark=Mark(line, offset - _line_start(text, offset) + 1),
+                text=found[0][2:],
+                version=found["version"],
+                specifier=f"=={found['version']}",
+                extras=frozenset(),
+                marker="",
+                kind="lock",
+                where=path.rsplit("/", 1)[-1],
+            )
 
     def read_pipfile(self, path: str) -> None:
         doc = self.toml(path)
@@ -650,17 +757,19 @@ class _Reader:
             self.problem(path, Mark(1, 1), "not Python this check can read (nested too deeply)")
             return
         lines = text.splitlines()
+        bound = _module_bindings(tree)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or _call_name(node.func) != "setup":
                 continue
             for keyword in node.keywords:
+                value = _follow(keyword.value, bound)
                 if keyword.arg == "install_requires":
-                    lists = [(keyword.value, "setup() install_requires")]
-                elif keyword.arg == "extras_require" and isinstance(keyword.value, ast.Dict):
+                    lists = [(value, "setup() install_requires")]
+                elif keyword.arg == "extras_require" and isinstance(value, ast.Dict):
                     lists = [
-                        (value, f"setup() extras_require {ast.literal_eval(key)}")
-                        for key, value in zip(keyword.value.keys, keyword.value.values, strict=True)
-                        if isinstance(key, ast.Constant)
+                        (_follow(item, bound), f"setup() extras_require {key.value}")
+                        for key, item in zip(value.keys, value.values, strict=True)
+                        if isinstance(key, ast.Constant) and isinstance(key.value, str)
                     ]
                 else:
                     continue
@@ -732,6 +841,32 @@ class _Reader:
             where=f"{path} (conda)",
             no_edit="this file format is not rewritten by --fix",
         )
+
+
+def _module_bindings(tree: ast.Module) -> dict[str, ast.expr]:
+    """Names bound once at the module's top level (`extras_require = {...}`), the simple
+    case setup.py files use to keep `setup()` short; names bound twice are left out."""
+    bound: dict[str, ast.expr] = {}
+    twice: set[str] = set()
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        for target in targets:
+            if isinstance(target, ast.Name):
+                if target.id in bound:
+                    twice.add(target.id)
+                bound[target.id] = value
+    return {name: value for name, value in bound.items() if name not in twice}
+
+
+def _follow(node: ast.expr, bound: dict[str, ast.expr]) -> ast.expr:
+    """The literal a name stands for (one step: no chains, no computation)."""
+    if isinstance(node, ast.Name) and node.id in bound:
+        return bound[node.id]
+    return node
 
 
 def _call_name(func: ast.expr) -> str:

@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion
 from dvc_gitops.core import suppressions
 from dvc_gitops.core.files import Edit
 from dvc_gitops.core.findings import Finding, Rule
-from dvc_gitops.core.project import Project
+from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.core.runner import CheckContext
 from dvc_gitops.formats import tomldoc
 from dvc_gitops.pins.dependency_files import (
@@ -252,6 +252,8 @@ class _Run:
         for pin in self.pins:
             if pin.kind == "lock" or pin.version or self.covered(pin):
                 continue
+            if self.package_metadata(pin):
+                continue  # a library's requirements are ranges by design: pins go elsewhere
             version, source = self.proposal(pin.package)
             found = f"'{pin.text}'" + (f" in {pin.where}" if pin.where != pin.path else "")
             exact = _exact_text(pin, version or "X.Y.Z")
@@ -274,6 +276,23 @@ class _Run:
                 yield dataclasses.replace(
                     finding, message=f"{finding.message}; --fix left it: {why_not}"
                 )
+
+    def package_metadata(self, pin: Pin) -> bool:
+        """Whether `pin` is in the metadata of a package others install (setup.py,
+        setup.cfg, or pyproject `[project]` tables with a `[build-system]`): pinning `==`
+        there forces one DVC on every project that depends on it, so DG502 leaves
+        those ranges alone; an application's lists, requirements files and locks stay
+        checked."""
+        name = pin.path.rsplit("/", 1)[-1]
+        if name in ("setup.py", "setup.cfg"):
+            return True
+        if name != "pyproject.toml" or not pin.where.startswith("[project"):
+            return False
+        try:
+            data = tomldoc.load(self.project.read_text(pin.path), pin.path).data
+        except (FileProblem, tomldoc.TomlProblem):
+            return False
+        return isinstance(data.get("build-system"), dict)
 
     def conflicts(self) -> Iterator[Finding]:
         for package in sorted(TRACKED):

@@ -22,7 +22,7 @@ import posixpath
 import re
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +107,7 @@ class StatusResult:
     exit_code: int = 0  # EXIT_NO_DVC or EXIT_DVC_FAILED when `error` is set
     command: list[str] = field(default_factory=list)  # the DVC invocation used
     seconds: float = 0.0  # wall time of the DVC process
+    offline: bool = False  # DVC failed only because a host could not be reached
 
     @property
     def ok(self) -> bool:
@@ -218,6 +219,7 @@ def run_dvc_status(
             exit_code=EXIT_NO_DVC if ran.returncode == 253 else EXIT_DVC_FAILED,
             command=command,
             seconds=seconds,
+            offline=needs_network(ran.stderr),
         )
     stages = _parse_json(stdout)
     if stages is not None and where.root != ".":
@@ -273,6 +275,27 @@ def _parse_json(stdout: str) -> dict[str, list[Any]] | None:
     return None
 
 
+# What DVC (git, requests, fsspec) prints when a host cannot be reached: not a problem of
+# the repository, so the hook says so and lets the commit through unless --fail.
+_NETWORK_ERRORS = (
+    "Failed to clone repo",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "Failed to resolve",
+    "Could not resolve host",
+    "Network is unreachable",
+    "Max retries exceeded",
+    "Connection refused",
+    "Connection timed out",
+    "NameResolutionError",
+)
+
+
+def needs_network(stderr: str) -> bool:
+    """Whether `dvc status` failed because a host could not be reached."""
+    return any(text in stderr for text in _NETWORK_ERRORS)
+
+
 def _dvc_error(returncode: int, stderr: str, targets: Sequence[str]) -> str:
     """DVC's error output condensed to one line, with what to do about it."""
     lines = []
@@ -285,6 +308,11 @@ def _dvc_error(returncode: int, stderr: str, targets: Sequence[str]) -> str:
     detail = ": ".join(lines[:2]) or f"no error message (exit {returncode})"
     if returncode == 253:
         return f"DVC says this is not a DVC repository: {detail}"
+    if needs_network(stderr):
+        return (
+            f"`dvc status` could not reach the network ({_short(detail, 160)}): an import "
+            "or URL dep needs it; run it online"
+        )
     hint = "fix it (check-dvc-yaml shows where)"
     if ".dvc' is invalid" in detail and not targets:
         hint += ", or run with --scope staged to ask only about the staged stages"
@@ -378,6 +406,10 @@ def check(context: CheckContext) -> Iterator[Finding]:
             error = str(one.error)
             if where.root != ".":
                 error = f"{where.label()}: {error}"
+            if one.offline and not fail:
+                # No network is a fact of the moment, not of the repository: say so, pass.
+                click.echo(f"dvc-status: notice: {error} (--fail blocks on it)", err=True)
+                continue
             _stop(one.exit_code, error)
         result.stages.update(one.stages)
         result.command, result.seconds = one.command, result.seconds + one.seconds
@@ -387,7 +419,7 @@ def check(context: CheckContext) -> Iterator[Finding]:
         keep, known = set(wanted), pipeline_of(project).stages
         result.stages = {a: e for a, e in result.stages.items() if a in keep or a not in known}
     projects = dvc_projects(project)
-    for finding in explain(project, result):
+    for finding in group_missing(explain(project, result)):
         yield _from_project_folder(finding, projects)
 
 
@@ -516,14 +548,49 @@ def _lock_file(dvcfile: str) -> str:
     return posixpath.join(posixpath.dirname(dvcfile), "dvc.lock")
 
 
+# Above this many DG402 findings in one dvc.yaml with one remedy, they are one finding:
+# a fresh clone of a 4,000-stage pipeline has one cause (nothing pulled yet), not 4,000.
+_GROUP_MISSING = 5
+_RUN_VERB = re.compile(r"run `dvc (pull|checkout|repro)\b")
+
+
+def group_missing(findings: Iterable[Finding]) -> Iterator[Finding]:
+    """DG402 findings of one dvc.yaml with the same remedy, merged into one when many."""
+    missing: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        found = _RUN_VERB.search(finding.message)
+        if finding.code != MISSING_OUTPUTS.code or found is None:
+            yield finding
+            continue
+        missing.setdefault((finding.path, found.group(1)), []).append(finding)
+    for (path, verb), group in missing.items():
+        if len(group) <= _GROUP_MISSING:
+            yield from group
+            continue
+        names = [re.search(r"stage '([^']+)'", f.message) for f in group]
+        shown = ", ".join(m.group(1) for m in names[:3] if m)
+        why = {
+            "pull": "not pulled yet",
+            "checkout": "deleted, in the cache",
+            "repro": "never made here, and no remote to pull from",
+        }[verb]
+        yield MISSING_OUTPUTS.at(
+            path,
+            (group[0].line, group[0].column),
+            f"{len(group):,} stages' outputs are missing from the workspace ({why}: {shown}, "
+            f"...) though nothing they depend on changed: run `dvc {verb}`",
+        )
+
+
 def explain(project: Project, result: StatusResult) -> Iterator[Finding]:
     """A finding for each stage DVC lists that is not merely always-changed."""
     pipeline = pipeline_of(project)
     # Inputs missing because earlier outputs are: pulled if any output is not cached here.
     fetch = "checkout"
+    has_remote = _has_remote(project)
     for entries in result.stages.values():
         if "not in cache" in parse_entries(entries, set()).outs.values():
-            fetch = "pull"
+            fetch = "pull" if has_remote else "repro"
     for address, entries in result.stages.items():
         stage = pipeline.stages.get(address)
         if stage is None:
@@ -537,7 +604,9 @@ def explain(project: Project, result: StatusResult) -> Iterator[Finding]:
         path, mark = stage.dvcfile, stage.mark
         lock = _lock_entry(project, stage)
         if lock is not None and _only_absent(project, changes, pipeline.part(stage.project)):
-            yield MISSING_OUTPUTS.at(path, mark, _missing_message(address, changes, fetch))
+            uncached = {o.path for o in stage.outs if not o.cache}
+            message = _missing_message(address, changes, fetch, uncached, has_remote)
+            yield MISSING_OUTPUTS.at(path, mark, message)
             continue
         if lock is None:
             parts = [f"never run: it is not in {_lock_file(stage.dvcfile)}"]
@@ -572,10 +641,23 @@ def _only_absent(project: Project, changes: StageChanges, pipeline: Pipeline) ->
         return False
     if any(state not in ("deleted", "not in cache") for state in changes.outs.values()):
         return False
-    # A dep that is absent because the stage before it has not been pulled either.
+    # A dep that is absent because the stage before it has not been pulled either; a
+    # folder holding earlier stages' outputs reads "modified" when some are not there yet
+    # (DVC leaves a .gitignore in it), which is the same absence.
     return all(
-        state == "deleted" and _is_pipeline_data(project, path, pipeline)
+        (state == "deleted" and _is_pipeline_data(project, path, pipeline))
+        or (state == "modified" and _holds_absent_outputs(project, path, pipeline))
         for path, state in changes.deps.items()
+    )
+
+
+def _holds_absent_outputs(project: Project, path: str, pipeline: Pipeline) -> bool:
+    """Whether `path` is a folder holding stage outputs, one of them not in the workspace."""
+    folder = path.rstrip("/") + "/"
+    return any(
+        out.path.startswith(folder) and not project.exists(out.path)
+        for address in pipeline.producers_of(path)
+        for out in pipeline.stages[address].outs
     )
 
 
@@ -589,28 +671,61 @@ def _is_pipeline_data(project: Project, path: str, pipeline: Pipeline) -> bool:
     return any(project.exists("/".join(parts[:n]) + ".dvc") for n in range(len(parts), 0, -1))
 
 
-def _missing_message(address: str, changes: StageChanges, fetch: str) -> str:
-    """What is absent and the command that brings it back (pull, or checkout when cached)."""
+def _missing_message(
+    address: str,
+    changes: StageChanges,
+    fetch: str,
+    uncached: Collection[str] = (),
+    has_remote: bool = True,
+) -> str:
+    """What is absent and the command that brings it back: pull (from a remote), checkout
+    (from the cache), or repro (`cache: false` outputs are in neither; nor is anything
+    in a project with no remote)."""
     not_cached = [p for p, s in changes.outs.items() if s == "not in cache"]
     deleted = [p for p, s in changes.outs.items() if s == "deleted"]
     if not_cached:
         what = f"not in the local cache: {_names(not_cached)}"
         if deleted:
             what += f"; deleted: {_names(deleted)}"
+        how = (
+            f"`dvc pull {address}`"
+            if has_remote
+            else f"`dvc repro {address}` (the project has no remote to pull from)"
+        )
         return (
             f"stage '{address}' outputs are missing from the workspace ({what}) though nothing "
-            f"it depends on changed: run `dvc pull {address}`"
+            f"it depends on changed: run {how}"
         )
     if deleted:
+        how = (
+            f"`dvc repro {address}` (`cache: false` outputs are never in the cache)"
+            if any(p in uncached for p in deleted)
+            else f"`dvc checkout {address}`"
+        )
         return (
             f"stage '{address}' outputs are missing from the workspace (deleted: "
-            f"{_names(deleted)}) though nothing it depends on changed: run "
-            f"`dvc checkout {address}`"
+            f"{_names(deleted)}) though nothing it depends on changed: run {how}"
         )
     return (
         f"stage '{address}' inputs are missing from the workspace ({_names(list(changes.deps))}, "
         f"made by an earlier stage) though nothing it depends on changed: run `dvc {fetch}`"
     )
+
+
+def _has_remote(project: Project) -> bool:
+    """Whether the project's config (or config.local) names any remote; unreadable
+    configs count as having one (the advice then stays DVC's usual `dvc pull`)."""
+    from dvc_gitops.formats.dvc_config import ConfigSyntaxError, parse
+
+    for name in (".dvc/config", ".dvc/config.local"):
+        if not project.exists(name):
+            continue
+        try:
+            if parse(project.read_text(name), name).remotes:
+                return True
+        except (ConfigSyntaxError, FileProblem):
+            return True
+    return False
 
 
 def _what_changed(
@@ -624,8 +739,12 @@ def _what_changed(
         parts.append(f"command changed{was}")
     for state in ("modified", "deleted", "new"):
         paths = [p for p, s in changes.deps.items() if s == state]
+        urls = [p for p in paths if "://" in p] if state == "deleted" else []
+        paths = [p for p in paths if p not in urls]
         if paths:
             parts.append(f"{'dep' if len(paths) == 1 else 'deps'} {state}: {_names(paths)}")
+        if urls:
+            parts.append(f"DVC could not reach (or the source deleted): {_names(urls)}")
     for params_file, states in changes.params.items():
         parts.append(_params_phrase(project, stage, lock, params_file, states))
     for state in ("modified", "deleted", "not in cache", "new"):
@@ -759,7 +878,11 @@ def _explain_unmodelled(
             )
             return
         if changes.deps:  # an import: its dep is the source ("data.csv (repo url)")
-            sources = ", ".join(f"{path}: {state}" for path, state in changes.deps.items())
+            # DVC says "deleted" both when the source is gone and when it cannot reach it.
+            sources = ", ".join(
+                f"{path}: {'deleted, or not reachable from here' if state == 'deleted' else state}"
+                for path, state in changes.deps.items()
+            )
             yield STALE_DATA.at(
                 address,
                 _mark_in(project, address, ("deps",)),

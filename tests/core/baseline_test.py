@@ -20,6 +20,8 @@ TODAY = (
     "stages:\n"
     "  prepare:\n"
     "    cmd: python prepare.py\n"
+    "    outs:\n"
+    "      - prepared.csv\n"
     "  train:\n"
     "    cmd: python train.py\n"
     "    deps:\n"
@@ -77,7 +79,9 @@ def test_lines_moved_above_a_finding_do_not_resurrect_it(repo: Path, capsys) -> 
 def test_only_a_new_finding_is_reported(repo: Path, capsys) -> None:
     cli_main(["baseline"])
     (repo / "evaluate.py").write_text("")
-    (repo / "dvc.yaml").write_text(TODAY + "  evaluate:\n    cmd: python evaluate.py\n")
+    (repo / "dvc.yaml").write_text(
+        TODAY + "  evaluate:\n    cmd: python evaluate.py\n    outs: [e.json]\n"
+    )
     capsys.readouterr()
     assert check("--baseline", ".dvc-gitops-baseline.json") == 1
     out = capsys.readouterr().out.splitlines()

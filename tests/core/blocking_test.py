@@ -15,7 +15,7 @@ from dvc_gitops.hooks.check_dvc_deps import main as check_dvc_deps
 WARNING_ONLY = {
     ".dvc/config": "",
     ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
-    "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n",
+    "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    outs: [model.pkl]\n",
     "train.py": "",
     "requirements.txt": "dvc==3.67.1\n",
 }

@@ -279,7 +279,11 @@ def findings_of(
 
 # (name, dvc.yaml, [(line, column, the dep line the message asks for) ...])
 STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
-    ("script missing", "stages:\n  t:\n    cmd: python src/train.py\n", [(3, 10, "src/train.py")]),
+    (
+        "script missing",
+        "stages:\n  t:\n    cmd: python src/train.py\n    outs: [model.pkl]\n",
+        [(3, 10, "src/train.py")],
+    ),
     (
         "script in deps",
         "stages:\n  t:\n    cmd: python src/train.py\n    deps: [src/train.py]\n",
@@ -328,7 +332,7 @@ STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
     ),
     (
         "python -m module",
-        "stages:\n  t:\n    cmd: python -m pkg.job\n",
+        "stages:\n  t:\n    cmd: python -m pkg.job\n    outs: [o]\n",
         [(3, 10, "pkg/job.py")],
     ),
     (
@@ -336,10 +340,15 @@ STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
         "stages:\n  t:\n    cmd: python -m pkg\n    deps: [pkg/__main__.py]\n",
         [],
     ),
-    ("python -m package missing", "stages:\n  t:\n    cmd: python -m pkg\n", [(3, 10, "pkg")]),
+    (
+        "python -m package missing",
+        "stages:\n  t:\n    cmd: python -m pkg\n    outs: [o]\n",
+        [(3, 10, "pkg")],
+    ),
     (
         "interpolated script path, resolved",
-        "vars:\n  - script: src/train.py\nstages:\n  t:\n    cmd: python ${script}\n",
+        "vars:\n  - script: src/train.py\nstages:\n  t:\n    cmd: python ${script}\n"
+        "    outs: [o]\n",
         [(5, 10, "src/train.py")],
     ),
     (
@@ -366,12 +375,14 @@ STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
     ),
     (
         "foreach, same script for every member: one finding, at the template",
-        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/fe.py ${item}\n",
+        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/fe.py ${item}\n"
+        '      outs: ["o-${item}"]\n',
         [(5, 12, "src/fe.py")],
     ),
     (
         "foreach, a script per member: the template's word",
-        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n",
+        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n"
+        '      outs: ["o-${item}"]\n',
         [(5, 12, "src/${item}.py")],
     ),
     (
@@ -382,7 +393,8 @@ STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
     ),
     (
         "matrix, a script per member",
-        "stages:\n  m:\n    matrix:\n      s: [a, b]\n    cmd: python src/${item.s}.py --x\n",
+        "stages:\n  m:\n    matrix:\n      s: [a, b]\n    cmd: python src/${item.s}.py --x\n"
+        '    outs: ["o-${item.s}"]\n',
         [(5, 10, "src/${item.s}.py")],
     ),
     (
@@ -393,7 +405,8 @@ STAGES: list[tuple[str, str, list[tuple[int, int, str]]]] = [
     ),
     (
         "matrix",
-        "stages:\n  m:\n    matrix:\n      n: [1, 2]\n    cmd: python src/fe.py ${item.n}\n",
+        "stages:\n  m:\n    matrix:\n      n: [1, 2]\n    cmd: python src/fe.py ${item.n}\n"
+        '    outs: ["o-${item.n}"]\n',
         [(5, 10, "src/fe.py")],
     ),
 ]
@@ -412,7 +425,7 @@ def test_check(
 
 def test_message_names_the_stage_and_what_to_do(make_repo: Callable[..., Path]) -> None:
     [(_, _, _, message)] = findings_of(
-        make_repo, "stages:\n  train:\n    cmd: python src/train.py\n"
+        make_repo, "stages:\n  train:\n    cmd: python src/train.py\n    outs: [model.pkl]\n"
     )
     assert message == (
         "stage 'train' runs src/train.py but its deps do not cover it: DVC will not re-run "
@@ -422,7 +435,9 @@ def test_message_names_the_stage_and_what_to_do(make_repo: Callable[..., Path]) 
 
 def test_foreach_messages(make_repo: Callable[..., Path]) -> None:
     same = findings_of(
-        make_repo, "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/fe.py\n"
+        make_repo,
+        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/fe.py\n"
+        '      outs: ["o-${item}"]\n',
     )
     assert "every member of 'fe' (fe@a, fe@b) runs src/fe.py" in same[0][3]
     assert same[0][3].endswith("to the deps under 'do'")
@@ -433,12 +448,17 @@ def test_a_templated_dep_fixes_every_member(
     in_dir: Callable[[Path], Path],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    text = "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n"
+    text = (
+        "stages:\n  fe:\n    foreach: [a, b]\n    do:\n      cmd: python src/${item}.py\n"
+        '      outs: ["o-${item}"]\n'
+    )
     root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
     assert main([]) == 1
     assert "every member of 'fe' (fe@a, fe@b) runs src/${item}.py" in capsys.readouterr().out
     assert main(["--fix"]) == 1
-    assert (root / "dvc.yaml").read_text() == text + '      deps:\n        - "src/${item}.py"\n'
+    assert (root / "dvc.yaml").read_text() == text.replace(
+        "      outs:", '      deps:\n        - "src/${item}.py"\n      outs:'
+    )
     capsys.readouterr()
     assert main([]) == 0  # DVC resolves the dep per member, as the model does
 
@@ -455,8 +475,8 @@ def test_stages_of_other_files_and_selected_files(make_repo: Callable[..., Path]
     root = make_repo(
         {
             **SCRIPTS,
-            "dvc.yaml": "stages:\n  t:\n    cmd: python src/train.py\n",
-            "sub/dvc.yaml": "stages:\n  s:\n    cmd: python run.py\n",
+            "dvc.yaml": "stages:\n  t:\n    cmd: python src/train.py\n    outs: [o]\n",
+            "sub/dvc.yaml": "stages:\n  s:\n    cmd: python run.py\n    outs: [o]\n",
         }
     )
     project = Project(root)
@@ -575,11 +595,15 @@ def test_script_and_imports_both_missing(make_repo: Callable[..., Path]) -> None
 _PYTHON_RUNS = re.compile(r"(?:^|[;&|(]\s*|\s)python[\d.]*\s+(?:-[uBOIsSE]+\s+)*([\w./-]+\.py)\b")
 
 
-def _stage_names(message: str) -> list[str]:
-    """The stages a finding names: "stage 'a'", "stages 'a', 'b'", "every member of ..."."""
+def _stage_names(message: str, definitions: dict[str, list[str]]) -> list[str]:
+    """The stages a finding names: "stage 'a'", "stages 'a', 'b'", "every member of ...",
+    "all 1,071 members of 'x'" (`definitions`: a definition's member names)."""
     members = re.match(r"every member of '[^']+' \(([^)]+)\)", message)
     if members:
         return members.group(1).split(", ")
+    every = re.match(r"all [\d,]+ members of '([^']+)'", message)
+    if every:
+        return definitions.get(every.group(1), [])
     listed = re.match(r"stages? ((?:'[^']+'(?:, )?)+)", message)
     return re.findall(r"'([^']+)'", listed.group(1)) if listed else []
 
@@ -606,6 +630,8 @@ def test_corpus_agrees_with_a_simple_reading(tmp_path: Path) -> None:
                         target.touch()
                 if "cd " in cmd or stage.frozen:
                     continue  # beyond the oracle
+                if stage.always_changed or not (stage.deps or stage.outs or stage.params):
+                    continue  # DVC runs it every time: no dep is missing
                 for script in _PYTHON_RUNS.findall(cmd):
                     path = posixpath.normpath(posixpath.join(stage.wdir, script))
                     if path.startswith("..") or path.startswith("/"):
@@ -617,10 +643,13 @@ def test_corpus_agrees_with_a_simple_reading(tmp_path: Path) -> None:
         # the deps rules only: the scripts materialised empty are no code to read
         findings = [f for f in CHECK.run(CheckContext(project, None)) if f.code < "DG21"]
         assert all(f.code in ("DG201", "DG202", "DG203") for f in findings)
+        definitions: dict[str, list[str]] = {}
+        for stage in pipeline_of(project).stages.values():
+            definitions.setdefault(stage.definition, []).append(stage.name)
         got = {
             (name, dep)
             for f in findings
-            for name in _stage_names(f.message)
+            for name in _stage_names(f.message, definitions)
             for dep in re.findall(r'add "- ([^"]+)"', f.message)
         }
         reported += sum(f.code == "DG201" for f in findings)
@@ -647,10 +676,13 @@ def test_fix_edits_what_it_can_and_reports_the_rest(
         "  packed: {cmd: python src/prepare.py, outs: [a.csv]}\n"
         "  train:\n"
         "    cmd: python src/train.py\n"
+        "    outs: [model.pkl]\n"
     )
     root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
     assert main(["--fix"]) == 1
-    assert (root / "dvc.yaml").read_text() == text + "    deps:\n      - src/train.py\n"
+    assert (root / "dvc.yaml").read_text() == text.replace(
+        "    outs: [model.pkl]", "    deps:\n      - src/train.py\n    outs: [model.pkl]"
+    )
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "dvc.yaml: fixed"
     assert out[1].startswith("dvc.yaml:2:17: DG201 stage 'packed' runs src/prepare.py")
@@ -664,7 +696,7 @@ def test_fix_cannot_write(
     capsys: pytest.CaptureFixture[str],
     request: pytest.FixtureRequest,
 ) -> None:
-    text = "stages:\n  train:\n    cmd: python src/train.py\n"
+    text = "stages:\n  train:\n    cmd: python src/train.py\n    outs: [model.pkl]\n"
     root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
     target = root / "dvc.yaml"
     target.chmod(0o444)
@@ -683,7 +715,7 @@ def test_fix_cannot_write(
 def test_without_fix_nothing_is_written(
     make_repo: Callable[..., Path], in_dir: Callable[[Path], Path]
 ) -> None:
-    text = "stages:\n  train:\n    cmd: python src/train.py\n"
+    text = "stages:\n  train:\n    cmd: python src/train.py\n    outs: [model.pkl]\n"
     root = in_dir(make_repo({**SCRIPTS, "dvc.yaml": text}))
     assert main(["dvc.yaml"]) == 1
     assert (root / "dvc.yaml").read_text() == text

@@ -609,13 +609,6 @@ FIX_CASES = {
         "\ufeffdvc>=3\r\npandas\r\n",
         "\ufeffdvc==3.67.1\r\npandas\r\n",
     ),
-    "setup.cfg": (
-        "setup.cfg",
-        "[options]\ninstall_requires =\n    dvc-s3 >=3 # c\n"
-        "[options.extras_require]\ngs = dvc-gs\n",
-        "[options]\ninstall_requires =\n    dvc-s3 ==3.67.1 # c\n"
-        "[options.extras_require]\ngs = dvc-gs==3.67.1\n",
-    ),
     "hashes: left alone": (
         "requirements.txt",
         "dvc>=3 \\\n    --hash=sha256:aa\n",

@@ -369,6 +369,7 @@ def test_always_changed_stage_stays_quiet_even_when_its_output_is_gone(
 def test_fresh_clone_outputs_have_their_own_code(built: Path, tmp_path: Path, run: Run) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(built), str(clone)], check=True)
+    dvc(clone, "remote", "add", "-d", "store", str(tmp_path / "store"))  # pull from here
     os.chdir(clone)
     code, lines, _ = run("--fail")
     assert lines == [
@@ -391,6 +392,22 @@ def test_fresh_clone_outputs_have_their_own_code(built: Path, tmp_path: Path, ru
     ]
     assert code == 1
     assert run("--fail", "--ignore", "DG402") == (0, [], "")
+
+
+def test_a_fresh_clone_with_no_remote_is_told_to_repro(
+    built: Path, tmp_path: Path, run: Run
+) -> None:
+    """`dvc pull` has nothing to pull from in a project with no remote."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(built), str(clone)], check=True)
+    os.chdir(clone)
+    _, lines, _ = run()
+    assert lines[0] == (
+        "dvc.yaml:2:3: DG402 stage 'prepare' outputs are missing from the workspace (not in "
+        "the local cache: data/prepared.csv) though nothing it depends on changed: "
+        "run `dvc repro prepare` (the project has no remote to pull from)"
+    )
+    assert "`dvc pull" not in "\n".join(lines)
 
 
 def test_tracked_data_changed_since_dvc_add(repo: Path, run: Run) -> None:
@@ -763,3 +780,63 @@ def test_dvc_error_output_becomes_one_line() -> None:
     assert dvc_status_module._dvc_error(255, "", ()) == (
         "`dvc status` failed: no error message (exit 255); fix it (check-dvc-yaml shows where)"
     )
+
+
+# --- the trial on real repositories (docs/trial.md): what a fresh clone and no network show
+
+
+def test_a_deleted_cache_false_output_is_reproduced_not_checked_out(repo: Path, run: Run) -> None:
+    """`dvc checkout` cannot restore a `cache: false` output: it was never cached."""
+    (repo / "sub" / "w" / "fe_a.txt").unlink()
+    _, lines, _ = run()
+    assert lines == [
+        "sub/dvc.yaml:8:3: DG402 stage 'sub/dvc.yaml:fe@a' outputs are missing from the "
+        "workspace (deleted: sub/w/fe_a.txt) though nothing it depends on changed: run "
+        "`dvc repro sub/dvc.yaml:fe@a` (`cache: false` outputs are never in the cache)"
+    ]
+
+
+def test_a_folder_dep_holding_earlier_outputs_is_pipeline_data(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dep on a folder that several stages write into is made by them: in a fresh clone
+    its absence is missing data (DG402), not a stale stage."""
+    root = write_tree(
+        tmp_path / "folder",
+        {
+            "dvc.yaml": "stages:\n"
+            "  a:\n    cmd: mkdir -p out && echo a > out/a.txt\n    outs: [out/a.txt]\n"
+            "  b:\n    cmd: mkdir -p out && echo b > out/b.txt\n    outs: [out/b.txt]\n"
+            "  both:\n    cmd: cat out/*.txt > all.txt\n    deps: [out]\n    outs: [all.txt]\n",
+        },
+    )
+    git_init(root, commit=False)
+    dvc(root, "init", "-q")
+    dvc(root, "repro", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "built")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    monkeypatch.chdir(clone)
+    _, lines, _ = run()
+    assert [line.split(" ")[1] for line in lines] == ["DG402", "DG402", "DG402"]
+    assert "stage 'both' outputs are missing from the workspace" in lines[2]
+
+
+def test_no_network_is_a_notice_unless_fail(repo: Path, run: Run) -> None:
+    """An import whose source DVC cannot reach makes `dvc status` fail: that is the
+    moment's network, not the repository; the commit goes through unless --fail."""
+    (repo / "data.csv").write_text("a,b\n")
+    (repo / "data.csv.dvc").write_text(
+        "md5: 1234\ndeps:\n- path: data.csv\n  repo:\n"
+        "    url: https://dvc-gitops-test.invalid/repo.git\n"
+        "    rev_lock: '0123456789012345678901234567890123456789'\n"
+        "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 3\n  hash: md5\n"
+        "  path: data.csv\n"
+    )
+    code, lines, err = run()
+    assert (code, lines) == (0, [])
+    assert err.startswith("dvc-status: notice: `dvc status` could not reach the network (")
+    assert "check-dvc-yaml" not in err
+    code, lines, err = run("--fail")
+    assert code == dvc_status_module.EXIT_DVC_FAILED and "could not reach the network" in err
