@@ -30,6 +30,9 @@ def precommit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
+DVC_INIT = {".dvc/config": "", ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n"}
+
+
 @pytest.fixture
 def try_repo(
     snapshot: Path, precommit_home: Path, tmp_path: Path
@@ -41,7 +44,8 @@ def try_repo(
         if scratch.exists():
             shutil.rmtree(scratch)
         scratch.mkdir()
-        write_tree(scratch, files)
+        # A DVC project, as `dvc init` leaves one (a dvc.yaml outside any is DG239).
+        write_tree(scratch, {**DVC_INIT, **files})
         git_init(scratch)
         env = {
             **os.environ,
