@@ -239,9 +239,30 @@ class LockCheck:
                 )
                 continue
             stages = by_file.get(dvcfile, [])
+            not_checked: list[tuple[Stage, Finding]] = []
             for stage in stages:
-                yield from self.check_stage(stage, lock)
+                for finding in self.check_stage(stage, lock):
+                    if finding.code == NOT_CHECKED.code:
+                        not_checked.append((stage, finding))
+                    else:
+                        yield finding
+            yield from self._not_checked(dvcfile, not_checked)
             yield from self.stale_entries(dvcfile, lock, {s.name for s in stages})
+
+    def _not_checked(self, dvcfile: str, notices: list[tuple[Stage, Finding]]) -> Iterator[Finding]:
+        """The "not checked without the data" notices: one per stage, or one for the file
+        when many stages share the cause (a fresh clone: nothing pulled yet)."""
+        if len(notices) <= GROUP_NOTICES:
+            yield from (finding for _stage, finding in notices)
+            return
+        first = notices[0][0]
+        names = [stage.address for stage, _finding in notices]
+        yield NOT_CHECKED.at(
+            dvcfile,
+            first.mark,
+            f"{len(notices)} stages of {dvcfile} have deps not checked without the data (not "
+            f"in {self.tree.label}): {_names(names)}; `dvc pull` them to check",
+        )
 
     # -- the lock file ----------------------------------------------------------------------
 
@@ -738,6 +759,10 @@ def _cmd_text(cmd: Any) -> str:
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# More stages than this sharing "not checked without the data" give one notice per file.
+GROUP_NOTICES = 3
 
 
 def _names(names: list[str]) -> str:
