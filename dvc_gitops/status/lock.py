@@ -118,7 +118,8 @@ STALE_LOCK_ENTRY = Rule(
     "dvc.lock holds an entry for a stage that no longer exists in dvc.yaml.",
     why="A renamed or removed stage leaves its entry behind; DVC ignores it, but the lock "
     "claims outputs that no stage makes, and `dvc gc` keeps their data.",
-    fix="Run `dvc repro` or `dvc commit` (both rewrite dvc.lock), or delete the entry.",
+    fix="Delete the entry from dvc.lock: `dvc repro` and `dvc commit` rewrite only the "
+    "entries of stages that exist and leave this one in place (checked with DVC 3.67).",
 )
 UNREADABLE_LOCK = Rule(
     "DG418",
@@ -293,19 +294,33 @@ class LockCheck:
     def stale_entries(self, dvcfile: str, lock: _LockFile, names: set[str]) -> Iterator[Finding]:
         # A definition that did not resolve leaves no stage: its entries are not stale.
         defined = set(self.pipeline.definitions.get(dvcfile, []))
+        stale = []
         for name in lock.stages:
             base = name.split("@", 1)[0]
             if name in names or (base in defined and base not in names and "@" in name):
                 continue
-            if name in defined:
-                continue
-            mark = self.project.yaml(lock.path).key_mark(("stages", name))
-            yield STALE_LOCK_ENTRY.at(
-                lock.path,
-                mark,
-                f"{lock.path} holds an entry for stage '{name}', which {dvcfile} no longer "
-                "defines: run `dvc commit` or `dvc repro` to rewrite the lock, or delete the entry",
-            )
+            if name not in defined:
+                stale.append(name)
+        if not stale:
+            return
+        doc = self.project.yaml(lock.path)
+        advice = "delete it (`dvc repro` and `dvc commit` leave such entries in place)"
+        if len(stale) <= GROUP_NOTICES:
+            for name in stale:
+                yield STALE_LOCK_ENTRY.at(
+                    lock.path,
+                    doc.key_mark(("stages", name)),
+                    f"{lock.path} holds an entry for stage '{name}', which {dvcfile} no longer "
+                    f"defines: {advice}",
+                )
+            return
+        yield STALE_LOCK_ENTRY.at(
+            lock.path,
+            doc.key_mark(("stages", stale[0])),
+            f"{lock.path} holds entries for {len(stale)} stages {dvcfile} no longer defines "
+            f"({_names(stale)}): delete them (`dvc repro` and `dvc commit` leave such "
+            "entries in place)",
+        )
 
     # -- one stage ----------------------------------------------------------------------------
 

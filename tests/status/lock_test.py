@@ -348,3 +348,29 @@ def test_a_folder_dep_partly_kept_out_of_git_is_not_hashed_from_git(repo: Make) 
     assert findings(root) == []  # the work tree holds the whole folder
     with GitTree.at_rev(root, "HEAD") as head:
         assert [f.code for f in findings(root, head)] == ["DG420"]  # git lacks big.bin
+
+
+@pytest.mark.slow
+def test_dvc_leaves_a_removed_stages_entry_so_the_advice_is_to_delete_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import venv_tool
+
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            "dvc.yaml": "stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n"
+            "  b:\n    cmd: echo b > b.txt\n    outs: [b.txt]\n"
+        },
+    )
+    git_init(root, commit=False)
+    for args in (("init", "-q"), ("repro", "-q")):
+        assert venv_tool("dvc", root, *args).returncode == 0
+    (root / "dvc.yaml").write_text("stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n")
+    for args in (("repro", "-q"), ("commit", "-f", "-q")):
+        assert venv_tool("dvc", root, *args).returncode == 0
+    assert "b" in yaml.safe_load((root / "dvc.lock").read_text())["stages"]  # DVC kept it
+    monkeypatch.chdir(root)
+    assert main(["--scope", "worktree"]) == 1
+    out = capsys.readouterr().out
+    assert "DG417 dvc.lock holds an entry for stage 'b'" in out and "delete it" in out
