@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +71,8 @@ def write_bytes(root: Path, path: str | Path, data: bytes, *, new_mode: int | No
         raise WriteRefused(f"cannot write {shown}: {exc.strerror or exc}") from None
     folder = target.parent
     try:
+        import tempfile  # only when writing: it costs start-up every hook pays
+
         handle, temporary = tempfile.mkstemp(
             dir=folder, prefix=f".{target.name}.", suffix=".dvc-gitops-tmp"
         )
