@@ -171,7 +171,6 @@ def init_command(
     debug: bool,
 ) -> None:
     """Set this repository up: the recommended pre-commit hooks and the config table."""
-    from dvc_gitops.core.baseline import write_atomically
     from dvc_gitops.setup import init as setup_init  # only init pays for ruamel and difflib
 
     here = Path.cwd()
@@ -196,13 +195,23 @@ def init_command(
         pending = sum(c.changed for c in changes)
         click.echo(f"{pending} file(s) would change (--dry-run: nothing written).")
         return
-    setup_init.apply(project, changes, write_atomically)
+    setup_init.apply(project, changes, lambda target, text: write_inside(root, target, text))
     for change in changes:
         click.echo(f"{change.path}: {change.what if change.changed else 'unchanged'}")
     if not any(c.changed for c in changes):
         click.echo("Nothing to change: this repository is set up.")
         return
     click.echo(setup_init.NEXT_STEPS)
+
+
+def write_inside(root: Path, target: Path, text: str) -> None:
+    """Write a file of the repository atomically (core/files); a refusal is one line."""
+    from dvc_gitops.core.files import WriteRefused, write_text
+
+    try:
+        write_text(root, target, text)
+    except WriteRefused as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

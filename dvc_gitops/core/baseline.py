@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import yaml
 
 from dvc_gitops.core.config import ConfigError
+from dvc_gitops.core.files import WriteRefused, write_text
 from dvc_gitops.core.findings import STALE_BASELINE_ENTRY, Finding
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.formats.yamldoc import YamlProblem
@@ -197,20 +197,12 @@ def write(target: Path, text: str) -> bool:
 
 
 def write_atomically(target: Path, text: str) -> None:
-    """Replace `target` in one step: a crash leaves the old file or the new, never half.
-    (A local helper until the shared one in core.files lands.)"""
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    """Replace `target` in one step (core/files: never through a symlink that leads
+    elsewhere); a refused write is a usage error of one line."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        if target.exists():
-            os.chmod(temporary, target.stat().st_mode & 0o777)
-        else:
-            os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        write_text(target.parent, target, text)
+    except WriteRefused as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def subtract(

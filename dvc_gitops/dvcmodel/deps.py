@@ -17,11 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import click
 import yaml
 
 from dvc_gitops.core import suppressions
-from dvc_gitops.core.files import WriteRefused, write_text
+from dvc_gitops.core.files import Edit
 from dvc_gitops.core.findings import Finding, Rule
 from dvc_gitops.core.project import FileProblem, Project
 from dvc_gitops.core.runner import CheckContext
@@ -193,8 +192,7 @@ def _check_deps(context: CheckContext) -> Iterator[Finding]:
         and not suppressions.hides(project, finding)
         for line in lines
     ]
-    fixed, moved = _fix(project, to_fix)
-    context.fixed.extend(sorted({f for f, _, _ in fixed}))
+    fixed, moved = _fix(context, to_fix)
     for finding, lines, _ in found:
         if not set(lines) <= fixed:
             # The fix inserted lines above it: point at where it stands now.
@@ -441,12 +439,13 @@ def _who(template: JsonPath, stages: list[str], fixable: bool, verb: str) -> tup
 
 
 def _fix(
-    project: Project, wanted: list[tuple[str, JsonPath, str]]
+    context: CheckContext, wanted: list[tuple[str, JsonPath, str]]
 ) -> tuple[set[tuple[str, JsonPath, str]], dict[str, dict[int, int]]]:
     """Add each dep to its file, skipping the stages whose layout it cannot edit safely.
 
     Returns what was written, and per rewritten file where each old line now stands.
     """
+    project = context.project
     by_file: dict[str, dict[JsonPath, list[str]]] = {}
     for dvcfile, template, dep in wanted:
         deps = by_file.setdefault(dvcfile, {}).setdefault(template, [])
@@ -465,11 +464,8 @@ def _fix(
         if not added:
             continue
         bom = "\ufeff" if project.read_bytes(dvcfile).startswith(b"\xef\xbb\xbf") else ""
-        try:
-            write_text(project.root, dvcfile, bom + doc.text)
-        except WriteRefused as exc:  # the findings stay, unfixed
-            click.echo(f"check-dvc-deps: {exc}", err=True)
-            continue
+        if not context.apply([Edit(dvcfile, bom + doc.text)], "check-dvc-deps"):
+            continue  # refused (said on stderr): the findings stay, unfixed
         done |= added
         moved[dvcfile] = _line_moves(original.text, doc.text)
     return done, moved

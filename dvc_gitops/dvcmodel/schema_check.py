@@ -797,7 +797,7 @@ def _fix_typos(context: CheckContext, doc: YamlDoc, findings: list[Finding]) -> 
     """Rename the stage keys that are near-certain typos (`dep:` -> `deps:`); their DG110
     findings go, unless config or an inline comment keeps the fixer's hands off."""
     from dvc_gitops.core import suppressions
-    from dvc_gitops.core.baseline import write_atomically
+    from dvc_gitops.core.files import Edit
 
     project = context.project
     chosen = []
@@ -815,8 +815,8 @@ def _fix_typos(context: CheckContext, doc: YamlDoc, findings: list[Finding]) -> 
     text = renamed(doc, [typo for typo, _ in chosen]) if chosen else None
     if text is None:
         return findings
-    write_atomically(project.root / doc.path, text)
-    context.fixed.append(doc.path)
+    if not context.apply([Edit(doc.path, text)], "check-dvc-yaml"):
+        return findings  # refused (said on stderr): the findings stay
     gone = {id(finding) for _, finding in chosen}
     return [f for f in findings if id(f) not in gone]
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
+from dvc_gitops.core.files import WriteRefused, write_output
 from dvc_gitops.core.project import find_root
 from dvc_gitops.core.runner import EXIT_CLEAN, EXIT_USAGE
 
@@ -43,23 +42,10 @@ def review_command(base: str, head: str, fmt: str, output_file: str | None, debu
         raise click.exceptions.Exit(EXIT_USAGE) from None
     text = RENDERERS[fmt](result)
     if output_file:
-        _write_atomically(Path(output_file), text)
+        try:
+            write_output(root, output_file, text)
+        except WriteRefused as exc:
+            raise click.UsageError(str(exc)) from None
     else:
         click.echo(text, nl=False)
     raise click.exceptions.Exit(EXIT_CLEAN)
-
-
-def _write_atomically(target: Path, text: str) -> None:
-    """Write `text` to `target` through a temporary file beside it, then rename."""
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except OSError as exc:
-        os.unlink(temporary)
-        raise click.UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
