@@ -69,6 +69,17 @@ class Task:
 
 def export_airflow(project: Project, dag_id: str, output: str | None) -> str:
     """The text of the DAG file; `output`: where it will live (see `dag_path`), or None."""
+    pipeline = exportable_pipeline(project)
+    order, edges = task_plan(project, pipeline)
+    sources = sorted({s.dvcfile for s in pipeline.stages.values()})
+    lines = _header(project, dag_id, sources, output)
+    lines += _preamble(output, project, order)
+    lines += _dag(project, dag_id, order, edges)
+    return "\n".join(lines) + "\n"
+
+
+def exportable_pipeline(project: Project) -> Pipeline:
+    """The pipeline, or ExportProblem when DVC refuses it or it holds no stage."""
     pipeline = pipeline_of(project)
     if pipeline.problems:
         dvcfile, why = sorted(pipeline.problems.items())[0]
@@ -77,17 +88,18 @@ def export_airflow(project: Project, dag_id: str, output: str | None) -> str:
         )
     if not pipeline.stages:
         raise ExportProblem("no DVC stages found: write a dvc.yaml with `stages:` first")
+    return pipeline
+
+
+def task_plan(project: Project, pipeline: Pipeline) -> tuple[list[Task], list[tuple[Task, Task]]]:
+    """The tasks in run order, and the edges of `dvc dag` between them (in that order)."""
     tasks = _tasks(project, pipeline)
     by_address = {t.stage.address: t for t in tasks}
     order = [by_address[a] for a in pipeline.topological_order()]
     edges = [(by_address[up], by_address[down]) for up, down in pipeline.edges()]
     position = {task.task_id: number for number, task in enumerate(order)}
     edges.sort(key=lambda e: (position[e[0].task_id], position[e[1].task_id]))
-    sources = sorted({s.dvcfile for s in pipeline.stages.values()})
-    lines = _header(project, dag_id, sources, output)
-    lines += _preamble(output, project, order)
-    lines += _dag(project, dag_id, order, edges)
-    return "\n".join(lines) + "\n"
+    return order, edges
 
 
 def _tasks(project: Project, pipeline: Pipeline) -> list[Task]:

@@ -25,11 +25,12 @@ from dvc_gitops.export.airflow import (
     _depth_below_root,
     _dvc_file_outs,
     _overlap,
-    _tasks,
     export_command,
+    exportable_pipeline,
     literal_lines,
     py,
     source_commit,
+    task_plan,
 )
 from dvc_gitops.formats.dvc_config import ConfigSyntaxError, parse, remote_section
 
@@ -75,21 +76,9 @@ def default_remote(project: Project, scheme: str) -> Remote:
 
 def export_transfer(project: Project, dag_id: str, output: str | None, scheme: str) -> str:
     """The text of the DAG file whose tasks move data themselves."""
-    pipeline = pipeline_of(project)
-    if pipeline.problems:
-        dvcfile, why = sorted(pipeline.problems.items())[0]
-        raise ExportProblem(
-            f"{dvcfile}: {why}; fix it (`dvc-gitops check` shows where) and export again"
-        )
-    if not pipeline.stages:
-        raise ExportProblem("no DVC stages found: write a dvc.yaml with `stages:` first")
+    pipeline = exportable_pipeline(project)
     remote = default_remote(project, scheme)
-    tasks = _tasks(project, pipeline)
-    by_address = {t.stage.address: t for t in tasks}
-    order = [by_address[a] for a in pipeline.topological_order()]
-    edges = [(by_address[up], by_address[down]) for up, down in pipeline.edges()]
-    position = {task.task_id: number for number, task in enumerate(order)}
-    edges.sort(key=lambda e: (position[e[0].task_id], position[e[1].task_id]))
+    order, edges = task_plan(project, pipeline)
     sources = sorted({s.dvcfile for s in pipeline.stages.values()})
     tracked = _dvc_file_outs(project)
     lines = _header(project, dag_id, sources, output, scheme)

@@ -33,6 +33,7 @@ from dvc_gitops.export.airflow import (
     _task_id,
     _unique,
     dag_path,
+    exportable_pipeline,
     py,
     source_commit,
 )
@@ -55,14 +56,7 @@ class Component:
 
 def export_kubeflow(project: Project, name: str, image: str, output: str | None) -> str:
     """The Python source of the Kubeflow pipeline."""
-    pipeline = pipeline_of(project)
-    if pipeline.problems:
-        dvcfile, why = sorted(pipeline.problems.items())[0]
-        raise ExportProblem(
-            f"{dvcfile}: {why}; fix it (`dvc-gitops check` shows where) and export again"
-        )
-    if not pipeline.stages:
-        raise ExportProblem("no DVC stages found: write a dvc.yaml with `stages:` first")
+    pipeline = exportable_pipeline(project)
     components = _components(project, pipeline)
     by_address = {c.stage.address: c for c in components}
     order = [by_address[a] for a in pipeline.topological_order()]
