@@ -456,7 +456,12 @@ def _fix(
     for dvcfile, templates in by_file.items():
         doc = original = project.yaml(dvcfile)
         added: set[tuple[str, JsonPath, str]] = set()
-        for template, deps in templates.items():
+        # One pass for every stage when that parses as wanted; else stage by stage.
+        batch = add_deps_everywhere(doc, templates) if len(templates) > 1 else None
+        if batch is not None:
+            doc = load(batch, dvcfile)
+            added |= {(dvcfile, template, d) for template, deps in templates.items() for d in deps}
+        for template, deps in templates.items() if batch is None else ():
             text = add_deps(doc, template, deps)
             if text is not None:
                 doc = load(text, dvcfile)
@@ -502,21 +507,71 @@ def add_deps(
     `- file: [key]`. Only new lines (or, in a flow list, new items) are inserted; every
     other byte stays. None when no edit both parses and yields exactly the wanted data.
     """
+    expected = copy.deepcopy(doc.data)
+    candidates = _insertions(doc, _lines(doc.text), mapping, deps, field, expected)
+    for offset, inserted in candidates or ():
+        text = doc.text[:offset] + inserted + doc.text[offset:]
+        try:
+            if load(text, doc.path).data == expected:
+                return text
+        except YamlProblem:
+            continue
+    return None
+
+
+def add_deps_everywhere(
+    doc: YamlDoc, wanted: dict[JsonPath, list[str]], field: str = "deps"
+) -> str | None:
+    """Every stage's insertion at once, checked with one parse (linear in the stages);
+    None when any stage needs the careful one-at-a-time path of `add_deps`."""
+    expected = copy.deepcopy(doc.data)
+    lines = _lines(doc.text)
+    chosen = []
+    for mapping, deps in wanted.items():
+        candidates = _insertions(doc, lines, mapping, deps, field, expected)
+        if not candidates:
+            return None
+        chosen.append(candidates[0])
+    text = doc.text
+    for offset, inserted in sorted(chosen, key=lambda c: c[0], reverse=True):
+        text = text[:offset] + inserted + text[offset:]
+    try:
+        return text if load(text, doc.path).data == expected else None
+    except YamlProblem:
+        return None
+
+
+def _insertions(
+    doc: YamlDoc,
+    lines: list[str],
+    mapping: JsonPath,
+    deps: Sequence[str | tuple[str, str]],
+    field: str,
+    expected: Any,
+) -> list[tuple[int, str]] | None:
+    """Where the items could go, best first, as (offset in `doc.text`, text to insert);
+    `expected` (the document's data) gets the items its `field` list will hold."""
     node = doc.node(mapping)
     if not isinstance(node, yaml.MappingNode) or node.flow_style or not deps:
         return None
     keys: dict[str, tuple[yaml.Node, yaml.Node]] = {
         str(k.value): (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)
     }
-    lines = _lines(doc.text)
     newline = _LINE_BREAK.search(doc.text)
     nl = newline.group() if newline else "\n"
-    expected = copy.deepcopy(doc.data)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
     target: Any = expected
     for step in mapping:
         target = target[step]
-    candidates: list[str] = []
+    candidates: list[tuple[int, str]] = []
     data = [_datum(d) for d in deps]
+
+    def whole_lines(at: int, new: str) -> tuple[int, str]:
+        ends_open = at == len(lines) and lines and not _LINE_BREAK.search(lines[-1][-2:])
+        return starts[at], (nl + new if ends_open else new)
+
     if field in keys:
         value = keys[field][1]
         if not isinstance(value, yaml.SequenceNode) or not isinstance(target[field], list):
@@ -527,18 +582,17 @@ def add_deps(
             items = ", ".join(_item(d, style, flow=True) for d in deps)
             if value.value:
                 end = value.value[-1].end_mark
-                candidates.append(_insert_at(lines, end.line, end.column, ", " + items))
+                candidates.append((starts[end.line] + end.column, ", " + items))
             else:
                 end = value.end_mark  # just after the `]`
-                candidates.append(_insert_at(lines, end.line, end.column - 1, items))
+                candidates.append((starts[end.line] + end.column - 1, items))
         else:
             first = value.value[0].start_mark
             prefix = lines[first.line][: first.column]
             if not _ITEM_PREFIX.fullmatch(prefix):
                 return None
             new = "".join(prefix + _item(d, style) + nl for d in deps)
-            for line in _lines_after(lines, value.value[-1]):
-                candidates.append(_insert_lines(lines, line, new, nl))
+            candidates += [whole_lines(at, new) for at in _lines_after(lines, value.value[-1])]
     else:
         if "cmd" not in keys:
             return None
@@ -550,15 +604,8 @@ def add_deps(
         item = indent + _list_indent(keys, lines)
         new = indent + field + ":" + nl + "".join(item + _item(d, None) + nl for d in deps)
         target[field] = data
-        for line in _lines_after(lines, value):
-            candidates.append(_insert_lines(lines, line, new, nl))
-    for text in candidates:
-        try:
-            if load(text, doc.path).data == expected:
-                return text
-        except YamlProblem:
-            continue
-    return None
+        candidates += [whole_lines(at, new) for at in _lines_after(lines, value)]
+    return candidates
 
 
 def _lines(text: str) -> list[str]:
@@ -591,19 +638,6 @@ def _lines_after(lines: list[str], node: yaml.Node) -> list[int]:
     while line - 1 > node.start_mark.line and not lines[line - 1].strip():
         line -= 1
     return list(dict.fromkeys([line, end.line]))
-
-
-def _insert_lines(lines: list[str], at: int, new: str, nl: str) -> str:
-    before = "".join(lines[:at])
-    if before and not _LINE_BREAK.search(before[-2:]):
-        before += nl  # the file ended without a line break
-    return before + new + "".join(lines[at:])
-
-
-def _insert_at(lines: list[str], line: int, column: int, new: str) -> str:
-    offset = sum(len(x) for x in lines[:line]) + column
-    text = "".join(lines)
-    return text[:offset] + new + text[offset:]
 
 
 def _list_indent(keys: dict[str, tuple[yaml.Node, yaml.Node]], lines: list[str]) -> str:

@@ -83,11 +83,6 @@ def _pipeline(root: Path, stages: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="the one-parse batch fix was written against add_deps before it took `field` "
-    "and params items (main, DG25x); to be ported: each stage still re-parses the file",
-)
 def test_deps_fix_is_linear(tmp_path: Path) -> None:
     seconds = {}
     for stages in (500, 2000):
