@@ -88,7 +88,7 @@ def test_a_real_check_a_rule_page_and_init_from_the_installed_package(
         {
             ".dvc/config": "",
             ".dvc/.gitignore": "/config.local\n/tmp\n/cache\n",
-            "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n",
+            "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n    outs: [model.pkl]\n",
             "train.py": "",
             "requirements.txt": "dvc==3.67.1\n",
         },
