@@ -321,8 +321,23 @@ def _dag(
     project: Project, dag_id: str, order: list[Task], edges: list[tuple[Task, Task]]
 ) -> list[str]:
     params = _params(project, [t.stage for t in order])
-    lines = [
-        "",
+    lines = ["", *dag_opening(dag_id)]
+    if params:
+        lines.append(
+            "        # The stages' params as exported: change them in the params file,"
+            " export again."
+        )
+        for key, value in params.items():
+            lines += literal_lines("        ", f"{py(key)}: ", value)
+    lines += ["    },", ") as dag:"]
+    for number, task in enumerate(order):
+        lines += _task(task)[number == 0 :]
+    return lines + edge_lines(edges)
+
+
+def dag_opening(dag_id: str) -> list[str]:
+    """`with DAG(...)` up to the `repo_root` param, which every exported DAG has."""
+    return [
         "with DAG(",
         f"    dag_id={py(dag_id)},",
         "    schedule=None,",
@@ -337,23 +352,14 @@ def _dag(
         '            description="The repository checkout the tasks run in.",',
         "        ),",
     ]
-    if params:
-        lines.append(
-            "        # The stages' params as exported: change them in the params file,"
-            " export again."
-        )
-        for key, value in params.items():
-            lines += literal_lines("        ", f"{py(key)}: ", value)
-    lines += ["    },", ") as dag:"]
-    for number, task in enumerate(order):
-        lines += _task(task)[number == 0 :]
-    if edges:
-        lines.append("")
-        lines.append(
-            "    # The edges of `dvc dag`: a stage runs after the stages whose outputs it reads."
-        )
-        lines += [f"    {up.variable} >> {down.variable}" for up, down in edges]
-    return lines
+
+
+def edge_lines(edges: list[tuple[Task, Task]]) -> list[str]:
+    """The edges of `dvc dag` as `up >> down` lines inside the DAG's block."""
+    if not edges:
+        return []
+    comment = "    # The edges of `dvc dag`: a stage runs after the stages whose outputs it reads."
+    return ["", comment, *(f"    {up.variable} >> {down.variable}" for up, down in edges)]
 
 
 def _command_lines(steps: list[str]) -> list[str]:

@@ -25,6 +25,8 @@ from dvc_gitops.export.airflow import (
     _depth_below_root,
     _dvc_file_outs,
     _overlap,
+    dag_opening,
+    edge_lines,
     export_command,
     exportable_pipeline,
     literal_lines,
@@ -357,19 +359,7 @@ def _dag(dag_id: str, scheme: str, order: list[Task], edges: list[tuple[Task, Ta
     lines = [
         "",
         "",
-        "with DAG(",
-        f"    dag_id={py(dag_id)},",
-        "    schedule=None,",
-        "    catchup=False,",
-        "    doc_md=__doc__,",
-        '    tags=["dvc"],',
-        "    params={",
-        '        "repo_root": Param(',
-        "            REPO_ROOT,",
-        '            type="string",',
-        "            minLength=1,",
-        '            description="The repository checkout the tasks run in.",',
-        "        ),",
+        *dag_opening(dag_id),
         '        "conn_id": Param(',
         f"            {py(_CONNECTIONS[scheme])},",
         '            type="string",',
@@ -385,10 +375,4 @@ def _dag(dag_id: str, scheme: str, order: list[Task], edges: list[tuple[Task, Ta
             "        python_callable=run_stage,",
             "    )",
         ]
-    if edges:
-        lines.append("")
-        lines.append(
-            "    # The edges of `dvc dag`: a stage runs after the stages whose outputs it reads."
-        )
-        lines += [f"    {up.variable} >> {down.variable}" for up, down in edges]
-    return lines
+    return lines + edge_lines(edges)
